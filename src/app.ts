@@ -1,0 +1,196 @@
+// The composition root: config → database → services → servers → workers.
+// createApp() wires everything without listening; start() opens the
+// listeners and workers; stop() shuts down in order: intake first (HTTP,
+// MQTT), then workers, then the database.
+
+import type { Hono } from "hono";
+import { publicUrl, type Config } from "./config.ts";
+import { ensureBootstrapAdmin, printAdminBanner } from "./auth/bootstrap.ts";
+import { startControlServer, type ControlServer } from "./control/server.ts";
+import type { Db } from "./db/db.ts";
+import { openDatabase, type DbInfo, type OpenedDb } from "./db/open.ts";
+import { maintainPartitions } from "./db/partitions.ts";
+import { applyTimescalePolicies } from "./db/timescale.ts";
+import type { HttpEnv } from "./http/env.ts";
+import { buildHttpApp, listenHttp, type HttpListener } from "./http/server.ts";
+import { startBroker, type Broker } from "./ingest/broker.ts";
+import { startLeaderElection, type Leader } from "./jobs/leader.ts";
+import { startScheduler, type Job, type Scheduler } from "./jobs/scheduler.ts";
+import { systemClock, type Clock } from "./lib/clock.ts";
+import type { Logger } from "./lib/logger.ts";
+import { createMetrics, type Metrics } from "./lib/metrics.ts";
+import { registerProcessMetrics } from "./lib/process-metrics.ts";
+import { createSecretBox, resolveSecretKey, type SecretBox } from "./lib/secrets.ts";
+import { systemApi } from "./system/api.ts";
+import { getStatus } from "./system/service.ts";
+import { loadAssets, type Assets } from "../web/assets.ts";
+import { buildWeb } from "../web/app.ts";
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  clock?: Clock;
+  /** An already opened database (tests); otherwise opened from config. */
+  database?: OpenedDb;
+  assets?: Assets;
+  /** Where the one-time admin password banner goes (stderr by default). */
+  banner?: (text: string) => void;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly db: Db;
+  readonly dbInfo: DbInfo;
+  readonly metrics: Metrics;
+  readonly secrets: SecretBox;
+  /** The hono app: tests call app.http.request() without a socket. */
+  readonly http: Hono<HttpEnv>;
+  readonly openapi: () => unknown;
+  /** Bound ports and URL, known after start(). */
+  readonly ports: { http: number; mqtt: number };
+  url(): string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Run a scheduled job now (tests, CLI). */
+  runJob(name: string): Promise<void>;
+}
+
+export async function createApp(deps: AppDeps): Promise<App> {
+  const { config, log } = deps;
+  const clock = deps.clock ?? systemClock;
+  const startedAt = clock.now();
+  const metrics = createMetrics();
+  const stopProcessMetrics = registerProcessMetrics(metrics, startedAt);
+
+  const { db, info: dbInfo } = deps.database ?? (await openDatabase({ config, log }));
+  const dbStat = (pick: (s: ReturnType<Db["stats"]>) => number) => () => pick(db.stats());
+  metrics.collect("pulse_db_pool_max", "Most database connections Pulse opens.", dbStat((s) => s.poolMax));
+  metrics.collect("pulse_db_queries_total", "Queries sent to the database.", dbStat((s) => s.queries), "counter");
+  metrics.collect("pulse_db_query_errors_total", "Queries that failed.", dbStat((s) => s.errors), "counter");
+  metrics.collect("pulse_db_inflight_queries", "Queries waiting for an answer now.", dbStat((s) => s.inflight));
+
+  const key = resolveSecretKey(config["security.secret_key"], config.data_dir);
+  if (key.generated) log.warn("security.secret_key is not set; generated one", { path: key.path, hint: "nodes sharing a database need the same key in config" });
+  const secrets = await createSecretBox(key.key);
+
+  const boot = await ensureBootstrapAdmin(db, config["bootstrap.admin_password"]);
+  const ports = { http: config["http.port"], mqtt: config["mqtt.enabled"] ? config["mqtt.port"] : 0 };
+  const url = () => publicUrl(config, ports.http);
+
+  const assets = deps.assets ?? (await loadAssets());
+  const status = () => getStatus({ db, dbInfo, startedAt, now: clock.now() });
+  let openapiDoc: () => unknown = () => ({});
+  const { web, errorPage } = buildWeb({ assets, status, openapi: () => openapiDoc() });
+
+  let broker: Broker | undefined;
+  const { app: http, openapi } = buildHttpApp({
+    log,
+    metrics,
+    trustProxy: config["http.trust_proxy"],
+    https: url().startsWith("https:"),
+    readiness: {
+      database: async () => {
+        await db.query("select 1");
+      },
+      ...(config["mqtt.enabled"]
+        ? {
+            mqtt: async () => {
+              if (!broker) throw new Error("broker not started");
+            },
+          }
+        : {}),
+    },
+    api: [["/", systemApi()]],
+    web,
+    assets,
+    errorPage,
+  });
+  openapiDoc = openapi;
+
+  const jobs: Job[] = [
+    dbInfo.timescale.hypertable
+      ? {
+          name: "telemetry-policies",
+          leaderOnly: true,
+          runAtStart: true,
+          cron: "0 0 0 * * *",
+          run: () => applyTimescalePolicies(db, config["telemetry.retention_days"], config["telemetry.compress_after_days"]),
+        }
+      : {
+          name: "telemetry-partitions",
+          leaderOnly: true,
+          runAtStart: true,
+          cron: "0 5 * * * *",
+          run: async () => {
+            const r = await maintainPartitions(db, { now: clock.now(), retentionDays: config["telemetry.retention_days"] });
+            if (r.created.length || r.dropped.length) log.info("telemetry partitions maintained", { created: r.created.length, dropped: r.dropped });
+          },
+        },
+  ];
+
+  let listener: HttpListener | undefined;
+  let control: ControlServer | undefined;
+  let leader: Leader | undefined;
+  let scheduler: Scheduler | undefined;
+  let started = false;
+
+  const stop = async () => {
+    // Intake first, so nothing new arrives while the rest winds down.
+    await listener?.stop().catch((err) => log.error("http: stop failed", { error: err }));
+    await broker?.close().catch((err) => log.error("mqtt: stop failed", { error: err }));
+    await scheduler?.stop();
+    await leader?.stop();
+    await control?.stop().catch(() => {});
+    stopProcessMetrics();
+    await db.close();
+    listener = broker = scheduler = leader = control = undefined;
+    if (started) log.info("stopped");
+    started = false;
+  };
+
+  return {
+    config,
+    log,
+    clock,
+    db,
+    dbInfo,
+    metrics,
+    secrets,
+    http,
+    openapi,
+    ports,
+    url,
+    async start() {
+      try {
+        control = await startControlServer(config.data_dir, { config, db, dbInfo, clock, log, startedAt });
+        listener = listenHttp(http, { host: config["http.host"], port: config["http.port"], maxBodyBytes: config["http.max_body_bytes"], log });
+        ports.http = listener.port;
+        if (config["mqtt.enabled"]) {
+          broker = await startBroker({
+            host: config["mqtt.host"],
+            port: config["mqtt.port"],
+            connectTimeoutMs: config["mqtt.connect_timeout_seconds"] * 1000,
+            log,
+            metrics,
+          });
+          ports.mqtt = broker.port;
+        }
+        leader = startLeaderElection({ db, log });
+        scheduler = startScheduler({ jobs, leader, log, metrics });
+      } catch (err) {
+        await stop().catch(() => {});
+        throw err;
+      }
+      started = true;
+      log.info("ready", { url: url(), http_port: ports.http, mqtt_port: ports.mqtt, database: dbInfo.kind });
+      if (boot.created) printAdminBanner(deps.banner ?? ((s) => process.stderr.write(s)), url(), boot.generatedPassword);
+    },
+    stop,
+    runJob: async (name) => {
+      if (!scheduler) throw new Error("app: not started");
+      await scheduler.runNow(name);
+    },
+  };
+}

@@ -1,0 +1,272 @@
+// The one config table. Every key Pulse understands is declared here with its
+// type, default, secret flag and environment name; nothing else reads
+// process.env. Precedence: defaults < config.toml < PULSE_* env (< PULSE_*_FILE
+// for secrets). Errors always name the key, the value and what is allowed.
+
+import { readFileSync, existsSync } from "node:fs";
+
+type Kind =
+  | { type: "string"; pattern?: RegExp; allowed?: string }
+  | { type: "int"; min: number; max: number }
+  | { type: "bool" }
+  | { type: "enum"; values: readonly string[] }
+  | { type: "url"; protocols: readonly string[] };
+
+interface KeySpec {
+  kind: Kind;
+  default: string | number | boolean;
+  secret?: boolean;
+  doc: string;
+}
+
+/** Every config key, by its dotted TOML path. Order is the order of config.example.toml. */
+export const CONFIG_KEYS = {
+  data_dir: { kind: { type: "string" }, default: "./data", doc: "Where the embedded database, generated keys and the control socket live." },
+  public_url: { kind: { type: "url", protocols: ["http:", "https:"] }, default: "", doc: "The URL people and devices use to reach Pulse (issuer of tokens, links in notifications). Empty: http://localhost:<http.port>." },
+
+  "log.level": { kind: { type: "enum", values: ["debug", "info", "warn", "error"] }, default: "info", doc: "Least severe level written." },
+  "log.format": { kind: { type: "enum", values: ["json", "text"] }, default: "json", doc: "json for log shippers, text for a terminal." },
+
+  "http.host": { kind: { type: "string" }, default: "0.0.0.0", doc: "Interface the web UI, API and HTTP ingest listen on." },
+  "http.port": { kind: { type: "int", min: 0, max: 65535 }, default: 8080, doc: "Port of the web UI, API, HTTP ingest and MQTT over WebSocket (/mqtt). 0 picks a free port." },
+  "http.trust_proxy": { kind: { type: "bool" }, default: false, doc: "Take the client address from X-Forwarded-For (only behind a proxy you run)." },
+  "http.max_body_bytes": { kind: { type: "int", min: 1024, max: 512 * 1024 * 1024 }, default: 16 * 1024 * 1024, doc: "Largest request body accepted (CSV imports are the biggest)." },
+
+  "mqtt.enabled": { kind: { type: "bool" }, default: true, doc: "Run the embedded MQTT broker." },
+  "mqtt.host": { kind: { type: "string" }, default: "0.0.0.0", doc: "Interface the MQTT listeners bind to." },
+  "mqtt.port": { kind: { type: "int", min: 0, max: 65535 }, default: 1883, doc: "MQTT over TCP. 0 picks a free port." },
+  "mqtt.tls_port": { kind: { type: "int", min: 0, max: 65535 }, default: 8883, doc: "MQTT over TLS. 0 turns the TLS listener off." },
+  "mqtt.tls_cert": { kind: { type: "string" }, default: "", doc: "PEM certificate for MQTT TLS. Empty: a self-signed one is generated into data_dir." },
+  "mqtt.tls_key": { kind: { type: "string" }, default: "", secret: true, doc: "PEM private key (path) for MQTT TLS." },
+  "mqtt.max_packet_bytes": { kind: { type: "int", min: 1024, max: 16 * 1024 * 1024 }, default: 65536, doc: "Largest MQTT packet accepted; bigger ones close the connection." },
+  "mqtt.connect_timeout_seconds": { kind: { type: "int", min: 1, max: 300 }, default: 30, doc: "A client that has not sent CONNECT by then is dropped." },
+  "mqtt.allow_envelope_auth": { kind: { type: "bool" }, default: true, doc: "Accept connections without credentials that put the provision token in each message (PROTOCOL.md)." },
+
+  "database.url": { kind: { type: "url", protocols: ["postgres:", "postgresql:"] }, default: "", secret: true, doc: "Postgres 15+ (or TimescaleDB) URL. Empty: embedded PGlite in data_dir." },
+  "database.pool_max": { kind: { type: "int", min: 1, max: 200 }, default: 10, doc: "Most connections Pulse opens to Postgres." },
+  "database.statement_timeout_ms": { kind: { type: "int", min: 0, max: 3_600_000 }, default: 30_000, doc: "Longest a single statement may run (0 = no limit)." },
+  "database.timescale": { kind: { type: "enum", values: ["auto", "off"] }, default: "auto", doc: "auto: use TimescaleDB when the extension is available; off: always native partitions." },
+
+  "telemetry.retention_days": { kind: { type: "int", min: 1, max: 3650 }, default: 90, doc: "Telemetry older than this is dropped (whole partitions or chunks)." },
+  "telemetry.compress_after_days": { kind: { type: "int", min: 1, max: 3650 }, default: 7, doc: "TimescaleDB only: compress chunks older than this." },
+
+  "security.secret_key": { kind: { type: "string", pattern: /^[A-Za-z0-9+/=_-]{32,}$/, allowed: "at least 32 base64 characters (openssl rand -base64 32)" }, default: "", secret: true, doc: "Key that encrypts secrets at rest (signing keys, channel credentials). Empty: generated once into data_dir/secret.key." },
+
+  "bootstrap.admin_password": { kind: { type: "string" }, default: "", secret: true, doc: "Password of the first operator-admin 'admin', used once on first start. Empty: a random one is printed once." },
+} as const satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+type KindOf<K extends ConfigKey> = (typeof CONFIG_KEYS)[K]["kind"];
+type ValueOf<K extends ConfigKey> =
+  KindOf<K> extends { type: "int" }
+    ? number
+    : KindOf<K> extends { type: "bool" }
+      ? boolean
+      : KindOf<K> extends { type: "enum"; values: readonly (infer V)[] }
+        ? V
+        : string;
+
+/** The effective configuration: a frozen map from dotted key to typed value. */
+export type Config = { readonly [K in ConfigKey]: ValueOf<K> } & { readonly sources: Readonly<Record<ConfigKey, Source>> };
+export type Source = "default" | "file" | "env" | "env_file" | "override";
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** `[http] port` → `PULSE_HTTP_PORT`; `data_dir` → `PULSE_DATA_DIR`. */
+export function envName(key: ConfigKey): string {
+  return "PULSE_" + key.replace(".", "_").toUpperCase();
+}
+
+// Env variables with this prefix belong to the test harness, not to Pulse.
+const RESERVED_ENV_PREFIXES = ["PULSE_TEST_"];
+
+export interface LoadOptions {
+  /** Path of config.toml; when absent, ./config.toml is read if it exists. */
+  file?: string;
+  env?: Record<string, string | undefined>;
+  /** Values set by code (tests, CLI flags); they win over everything. */
+  overrides?: Partial<Record<ConfigKey, string | number | boolean>>;
+}
+
+/** Build the effective config or throw one ConfigError naming the first bad key. */
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, Source> = {};
+  for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
+    values[key] = spec.default;
+    sources[key] = "default";
+  }
+
+  const file = opts.file ?? (existsSync("config.toml") ? "config.toml" : undefined);
+  if (file) {
+    for (const [key, raw] of Object.entries(readToml(file))) {
+      values[key] = parseValue(key as ConfigKey, raw, `${file}: ${key}`);
+      sources[key] = "file";
+    }
+  }
+
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith("PULSE_") || raw === undefined) continue;
+    if (RESERVED_ENV_PREFIXES.some((p) => name.startsWith(p))) continue;
+    const fromFile = name.endsWith("_FILE");
+    const key = keyForEnv(fromFile ? name.slice(0, -5) : name);
+    if (!key) throw new ConfigError(`${name}: unknown setting (see config.example.toml for every key)`);
+    const spec: KeySpec = CONFIG_KEYS[key];
+    if (fromFile) {
+      if (!spec.secret) throw new ConfigError(`${name}: only secrets have a _FILE variant; set ${envName(key)} instead`);
+      let text: string;
+      try {
+        text = readFileSync(raw, "utf8").trim();
+      } catch (err) {
+        throw new ConfigError(`${name}: cannot read ${raw} (${(err as Error).message})`);
+      }
+      values[key] = parseValue(key, text, name);
+      sources[key] = "env_file";
+    } else if (sources[key] !== "env_file") {
+      values[key] = parseValue(key, raw, name);
+      sources[key] = "env";
+    }
+  }
+
+  for (const [key, raw] of Object.entries(opts.overrides ?? {})) {
+    if (!(key in CONFIG_KEYS)) throw new ConfigError(`${key}: unknown setting`);
+    values[key] = parseValue(key as ConfigKey, raw, key);
+    sources[key] = "override";
+  }
+
+  return Object.freeze({ ...values, sources: Object.freeze(sources) }) as unknown as Config;
+}
+
+function keyForEnv(name: string): ConfigKey | undefined {
+  return (Object.keys(CONFIG_KEYS) as ConfigKey[]).find((k) => envName(k) === name);
+}
+
+/** Flatten `[section] key = v` into `section.key`; nested tables deeper than one level are unknown keys. */
+function readToml(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(`config file ${file}: cannot read (${(err as Error).message})`);
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = Bun.TOML.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`config file ${file}: not valid TOML (${(err as Error).message})`);
+  }
+  const flat: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) {
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) flat[`${k}.${k2}`] = v2;
+    } else flat[k] = v;
+  }
+  for (const key of Object.keys(flat)) {
+    if (!(key in CONFIG_KEYS)) {
+      throw new ConfigError(`${file}: ${key}: unknown setting${suggest(key)}`);
+    }
+  }
+  return flat;
+}
+
+function suggest(key: string): string {
+  const leaf = key.split(".").pop()!;
+  const near = (Object.keys(CONFIG_KEYS) as string[]).find((k) => k.endsWith("." + leaf) || k === leaf);
+  return near ? ` (did you mean ${near}?)` : "";
+}
+
+function parseValue(key: ConfigKey, raw: unknown, where: string): string | number | boolean {
+  const spec: KeySpec = CONFIG_KEYS[key];
+  const kind = spec.kind;
+  const shown = spec.secret ? "(secret)" : JSON.stringify(raw);
+  const bad = (allowed: string) => new ConfigError(`${where}: invalid value ${shown}; expected ${allowed}`);
+  switch (kind.type) {
+    case "int": {
+      const n = typeof raw === "number" ? raw : typeof raw === "string" && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+      if (!Number.isInteger(n)) throw bad(`an integer from ${kind.min} to ${kind.max}`);
+      if (n < kind.min || n > kind.max) throw bad(`an integer from ${kind.min} to ${kind.max}`);
+      return n;
+    }
+    case "bool": {
+      if (typeof raw === "boolean") return raw;
+      if (typeof raw === "string" && /^(true|1|yes|on)$/i.test(raw.trim())) return true;
+      if (typeof raw === "string" && /^(false|0|no|off)$/i.test(raw.trim())) return false;
+      throw bad("true or false");
+    }
+    case "enum": {
+      if (typeof raw === "string" && kind.values.includes(raw)) return raw;
+      throw bad(`one of ${kind.values.join(", ")}`);
+    }
+    case "url": {
+      if (typeof raw !== "string") throw bad(`a ${kind.protocols.join(" or ")} URL`);
+      if (raw === "") return raw;
+      let u: URL;
+      try {
+        u = new URL(raw);
+      } catch {
+        throw bad(`a ${kind.protocols.join(" or ")} URL`);
+      }
+      if (!kind.protocols.includes(u.protocol)) throw bad(`a ${kind.protocols.join(" or ")} URL`);
+      return raw.replace(/\/+$/, "");
+    }
+    case "string": {
+      if (typeof raw !== "string") throw bad("a string");
+      if (raw !== "" && kind.pattern && !kind.pattern.test(raw)) throw bad(kind.allowed ?? String(kind.pattern));
+      return raw;
+    }
+  }
+}
+
+/** Secrets masked: for `pulse config check` and start-up logs. */
+export function describeConfig(config: Config): Array<{ key: ConfigKey; value: string; source: Source; env: string }> {
+  return (Object.keys(CONFIG_KEYS) as ConfigKey[]).map((key) => {
+    const spec: KeySpec = CONFIG_KEYS[key];
+    const v = config[key];
+    const value = spec.secret && v !== "" ? maskSecret(key, String(v)) : JSON.stringify(v);
+    return { key, value, source: config.sources[key], env: envName(key) };
+  });
+}
+
+function maskSecret(key: ConfigKey, v: string): string {
+  // A database URL is useful to see without its password.
+  if (key === "database.url") {
+    try {
+      const u = new URL(v);
+      if (u.password) u.password = "****";
+      return JSON.stringify(u.toString());
+    } catch {
+      /* fall through */
+    }
+  }
+  return '"****"';
+}
+
+/** The URL people reach Pulse at, without a trailing slash. */
+export function publicUrl(config: Config, boundHttpPort?: number): string {
+  if (config.public_url) return config.public_url;
+  return `http://localhost:${boundHttpPort ?? config["http.port"]}`;
+}
+
+/** config.example.toml, generated from the table so it documents every key. */
+export function exampleToml(): string {
+  const lines = ["# Pulse configuration. Every key, its default, and its environment variable.", "# Precedence: defaults < this file < PULSE_* environment (< PULSE_*_FILE for secrets).", ""];
+  let section = "";
+  for (const [key, spec] of Object.entries(CONFIG_KEYS) as Array<[ConfigKey, KeySpec]>) {
+    const [sec, leaf] = key.includes(".") ? key.split(".") as [string, string] : ["", key];
+    if (sec !== section) {
+      lines.push("", `[${sec}]`);
+      section = sec;
+    }
+    lines.push(`# ${spec.doc}`);
+    lines.push(`# env: ${envName(key)}${spec.secret ? ` (or ${envName(key)}_FILE)` : ""}`);
+    lines.push(`# ${leaf} = ${JSON.stringify(spec.default)}`);
+  }
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,15 @@
+// The numbered SQL files, imported as text so they live inside the binary.
+// Append a line here with each new file; tests check the list matches the folder.
+import m0001 from "../../migrations/0001_init.sql" with { type: "text" };
+import m0002 from "../../migrations/0002_telemetry.sql" with { type: "text" };
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "0001_init.sql", sql: m0001 },
+  { version: 2, name: "0002_telemetry.sql", sql: m0002 },
+];

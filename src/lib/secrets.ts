@@ -1,0 +1,55 @@
+// Encryption of secrets at rest (signing keys, channel credentials) with
+// AES-256-GCM under a key derived from security.secret_key. Without a
+// configured key, one is generated into data_dir/secret.key (0600) on first
+// start; nodes sharing a database must be given the same key in config.
+
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { base64url, randomSecret } from "./ids.ts";
+
+export interface SecretBox {
+  encrypt(plain: string): Promise<string>;
+  decrypt(sealed: string): Promise<string>;
+}
+
+const PREFIX = "v1.";
+
+/** The key material: configured, or read from (or first written to) data_dir/secret.key. */
+export function resolveSecretKey(configured: string, dataDir: string): { key: string; generated: boolean; path?: string } {
+  if (configured) return { key: configured, generated: false };
+  const path = join(dataDir, "secret.key");
+  if (existsSync(path)) return { key: readFileSync(path, "utf8").trim(), generated: false, path };
+  mkdirSync(dataDir, { recursive: true });
+  const key = randomSecret(32);
+  writeFileSync(path, key + "\n", { mode: 0o600, flag: "wx" });
+  return { key, generated: true, path };
+}
+
+export async function createSecretBox(keyMaterial: string): Promise<SecretBox> {
+  // HKDF turns any long random string into exactly one AES key, with a purpose label.
+  const base = await crypto.subtle.importKey("raw", new TextEncoder().encode(keyMaterial), "HKDF", false, ["deriveKey"]);
+  const key = await crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode("pulse secrets at rest v1") },
+    base,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
+  return {
+    async encrypt(plain) {
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, new TextEncoder().encode(plain)));
+      return PREFIX + base64url(iv) + "." + base64url(ct);
+    },
+    async decrypt(sealed) {
+      const [v, iv, ct] = sealed.split(".");
+      if (`${v}.` !== PREFIX || !iv || !ct) throw new Error("secrets: not a sealed value");
+      try {
+        const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: Buffer.from(iv, "base64url") }, key, Buffer.from(ct, "base64url"));
+        return new TextDecoder().decode(plain);
+      } catch (err) {
+        throw new Error("secrets: cannot decrypt (was security.secret_key changed?)", { cause: err });
+      }
+    },
+  };
+}

@@ -1,0 +1,59 @@
+// Rendering a page inside the layout from a request: theme from its cookie,
+// the flash message (one-shot cookie set by a redirect), the signed-in user.
+
+import type { Context } from "hono";
+import { getCookie, deleteCookie, setCookie } from "hono/cookie";
+import type { HttpEnv } from "../../src/http/env.ts";
+import type { Assets } from "../assets.ts";
+import { renderDocument, type VNode } from "../render.ts";
+import { Layout, type Flash, type LayoutProps } from "./layout.ts";
+
+export interface PageEnv {
+  assets: Assets;
+  available: ReadonlySet<string>;
+}
+
+export interface PageOptions {
+  title: string;
+  active?: string;
+  islands?: string[];
+  user?: LayoutProps["user"];
+  status?: number;
+}
+
+export function renderPage(c: Context<HttpEnv>, env: PageEnv, opts: PageOptions, body: VNode | VNode[]): Response {
+  const theme = getCookie(c, "pulse_theme");
+  const flash = readFlash(c);
+  const doc = renderDocument(
+    Layout({
+      title: opts.title,
+      active: opts.active,
+      assets: env.assets,
+      available: env.available,
+      user: opts.user,
+      flash,
+      theme: theme === "dark" || theme === "light" ? theme : undefined,
+      islands: opts.islands,
+      children: body,
+    }),
+  );
+  return c.html(doc, (opts.status ?? 200) as 200);
+}
+
+/** Redirect after a POST with a message shown once on the next page. */
+export function redirectWithFlash(c: Context<HttpEnv>, to: string, flash: Flash): Response {
+  setCookie(c, "pulse_flash", encodeURIComponent(JSON.stringify(flash)), { path: "/", httpOnly: true, sameSite: "Lax", maxAge: 60 });
+  return c.redirect(to, 303);
+}
+
+function readFlash(c: Context<HttpEnv>): Flash | undefined {
+  const raw = getCookie(c, "pulse_flash");
+  if (!raw) return undefined;
+  deleteCookie(c, "pulse_flash", { path: "/" });
+  try {
+    const f = JSON.parse(decodeURIComponent(raw)) as Flash;
+    return (f.kind === "ok" || f.kind === "error" || f.kind === "info") && typeof f.text === "string" ? f : undefined;
+  } catch {
+    return undefined;
+  }
+}
