@@ -74,6 +74,8 @@ install_bun() {
   bun_works || die "Bun was installed but 'bun --version' still fails"
 }
 
+# An earlier run may have put Bun in npm's global bin, which need not be on PATH.
+if ! bun_works && command -v npm >/dev/null 2>&1; then PATH="$(npm prefix -g)/bin:$PATH"; fi
 bun_works || install_bun
 say "Bun $(bun --version)"
 
