@@ -6,6 +6,10 @@
 # --- build: Bun compiles src/ (with migrations, web assets, PGlite) into dist/pulse
 FROM oven/bun:1 AS build
 WORKDIR /src
+# .git stays out of the context; pass the commit for `pulse version` explicitly:
+#   docker build --build-arg PULSE_BUILD_COMMIT=$(git rev-parse --short HEAD) .
+ARG PULSE_BUILD_COMMIT=unknown
+ENV PULSE_BUILD_COMMIT=$PULSE_BUILD_COMMIT
 # Dependencies first, so code changes do not re-run the install layer.
 COPY package.json bun.lock ./
 RUN bun install --frozen-lockfile

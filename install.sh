@@ -148,9 +148,14 @@ run_service() {
     # Reuse a leftover group of that name instead of failing on it.
     if getent group pulse >/dev/null; then group=(-g pulse); else group=(--user-group); fi
     useradd --system "${group[@]}" --home-dir "$state" --no-create-home --shell /usr/sbin/nologin pulse
+  elif [[ "$(getent passwd pulse | cut -d: -f6)" != "$state" ]]; then
+    # PulseAudio's system user is also called pulse (home /run/pulse).
+    echo "WARNING: user 'pulse' already exists with another home (PulseAudio?); using it anyway" >&2
   fi
   install -d -o pulse -g pulse -m 0750 "$state"
-  install -d -o root -g pulse -m 0750 "$etc"
+  # /etc/pulse may already hold PulseAudio's client.conf (libpulse0, pulled in by
+  # Chromium): create it if needed but never change its owner or mode.
+  [[ -d $etc ]] || install -d -m 0755 "$etc"
 
   # Never overwrite an admin's config. The example has every key commented out,
   # so add one live top-level data_dir line before the first [section].

@@ -27,7 +27,8 @@ await import("../src/main.ts");
 `,
 );
 
-const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: root }).stdout.toString().trim() || "unknown";
+// The commit is stamped into `pulse version`; image builds have no .git (or no git), so it may come from the environment.
+const commit = process.env.PULSE_BUILD_COMMIT || gitCommit() || "unknown";
 const result = await Bun.build({
   entrypoints: [join(buildDir, "entry.ts")],
   compile: { outfile },
@@ -41,3 +42,12 @@ if (!result.success) {
   process.exit(1);
 }
 console.log(`built ${outfile} (commit ${commit}, ${Object.keys(sources).length} assets) in ${Math.round(performance.now() - started)} ms`);
+
+function gitCommit(): string | undefined {
+  try {
+    const r = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: root, stderr: "ignore" });
+    return r.success ? r.stdout.toString().trim() : undefined;
+  } catch {
+    return undefined; // git is not installed
+  }
+}

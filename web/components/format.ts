@@ -1,8 +1,9 @@
-// Times and durations as people read them: "3 min ago" with the absolute time
-// (in the tenant's zone) on hover; "2 h 14 min".
+// Times, durations and numbers as people read them: "3 min ago" with the
+// absolute time (in the tenant's zone) on hover; "2 h 14 min"; "12,480".
 
 import { html, type VNode } from "../render.ts";
 
+/** "45 s", "12 min", "2 h 14 min", "3 d 4 h": two units at most, never "0 h". */
 export function humanDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s} s`;
@@ -14,13 +15,52 @@ export function humanDuration(seconds: number): string {
   return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
 }
 
+/** "27 Nov 2025, 09:16:00 UTC" in the given IANA zone. */
 export function absoluteTime(t: Date, timeZone = "UTC"): string {
   return new Intl.DateTimeFormat("en-GB", { timeZone, dateStyle: "medium", timeStyle: "medium", timeZoneName: "short" }).format(t);
 }
 
+/** "just now", "3 min ago", "in 2 h". */
+export function relativeTime(t: Date, now: Date): string {
+  const diff = (now.getTime() - t.getTime()) / 1000;
+  if (Math.abs(diff) < 5) return "just now";
+  return diff > 0 ? `${humanDuration(diff)} ago` : `in ${humanDuration(-diff)}`;
+}
+
 /** <time> showing "3 min ago", the exact time in `timeZone` on hover. */
 export function RelativeTime(p: { t: Date; now: Date; timeZone?: string }): VNode {
-  const diff = (p.now.getTime() - p.t.getTime()) / 1000;
-  const text = Math.abs(diff) < 5 ? "just now" : diff > 0 ? `${humanDuration(diff)} ago` : `in ${humanDuration(-diff)}`;
-  return html`<time datetime=${p.t.toISOString()} title=${absoluteTime(p.t, p.timeZone)}>${text}</time>`;
+  return html`<time datetime=${p.t.toISOString()} title=${absoluteTime(p.t, p.timeZone)}>${relativeTime(p.t, p.now)}</time>`;
+}
+
+/** <time> for a duration: "2 h 14 min", machine-readable as an ISO 8601 duration. */
+export function Duration(p: { seconds: number }): VNode {
+  const s = Math.max(0, Math.round(p.seconds));
+  return html`<time datetime=${`PT${s}S`}>${humanDuration(s)}</time>`;
+}
+
+const INTEGER = new Intl.NumberFormat("en-GB", { maximumFractionDigits: 0 });
+
+/** Thousands separated, for counts in KPIs and tables: "12,480". */
+export function formatCount(n: number): string {
+  return INTEGER.format(n);
+}
+
+/** A measured value with its unit and sensible precision: "21.5 °C", "0.042 V". */
+export function formatValue(n: number, unit?: string): string {
+  const abs = Math.abs(n);
+  const digits = abs === 0 || abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3;
+  const text = new Intl.NumberFormat("en-GB", { maximumFractionDigits: digits }).format(n);
+  return unit ? `${text}${unit === "%" ? "" : " "}${unit}` : text;
+}
+
+/** Bytes in binary units: "512 B", "3.4 MiB". */
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = Math.max(0, n);
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${Math.round(v)} B` : `${v.toFixed(v >= 10 ? 0 : 1)} ${units[i]}`;
 }

@@ -1,0 +1,64 @@
+// SQL for tenants. The tenants table is platform data (no tenant_id column).
+import type { Sql } from "../db/db.ts";
+
+export type TenantStatus = "ACTIVE" | "SUSPENDED" | "DELETED";
+
+export interface TenantRow {
+  id: string;
+  name: string;
+  status: TenantStatus;
+  timezone: string;
+  created_at: Date;
+  updated_at: Date;
+  suspended_at: Date | null;
+  deleted_at: Date | null;
+  purge_after: Date | null;
+}
+
+export async function insertTenant(sql: Sql, t: { id: string; name: string; timezone: string; now: Date }): Promise<TenantRow | undefined> {
+  const [row] = await sql.query<TenantRow>(
+    "insert into tenants (id, name, timezone, created_at, updated_at) values ($1, $2, $3, $4, $4) on conflict (id) do nothing returning *",
+    [t.id, t.name, t.timezone, t.now],
+  );
+  return row;
+}
+
+export async function findTenant(sql: Sql, id: string): Promise<TenantRow | undefined> {
+  const [row] = await sql.query<TenantRow>("select * from tenants where id = $1", [id]);
+  return row;
+}
+
+export async function listTenants(sql: Sql, opts: { includeDeleted: boolean; ids?: string[] }): Promise<TenantRow[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (!opts.includeDeleted) where.push("status <> 'DELETED'");
+  if (opts.ids) {
+    params.push(opts.ids);
+    where.push(`id = any($${params.length}::text[])`);
+  }
+  return sql.query<TenantRow>(`select * from tenants ${where.length ? "where " + where.join(" and ") : ""} order by id`, params);
+}
+
+export async function updateTenant(
+  sql: Sql,
+  id: string,
+  patch: Partial<Pick<TenantRow, "name" | "timezone" | "status" | "suspended_at" | "deleted_at" | "purge_after">>,
+  now: Date,
+): Promise<TenantRow | undefined> {
+  const sets: string[] = [];
+  const params: unknown[] = [id, now];
+  for (const [k, v] of Object.entries(patch)) {
+    params.push(v);
+    sets.push(`${k} = $${params.length}`);
+  }
+  const [row] = await sql.query<TenantRow>(`update tenants set ${[...sets, "updated_at = $2"].join(", ")} where id = $1 returning *`, params);
+  return row;
+}
+
+/** Tenants whose grace period has ended; their data is removed for good. */
+export async function purgeDeletedTenants(sql: Sql, now: Date): Promise<string[]> {
+  const rows = await sql.query<{ id: string }>("delete from tenants where status = 'DELETED' and purge_after <= $1 returning id", [now]);
+  const ids = rows.map((r) => r.id);
+  if (ids.length) await sql.query("delete from telemetry where tenant_id = any($1::text[])", [ids]);
+  return ids;
+}
