@@ -36,6 +36,9 @@ CREATE TABLE oauth_clients (
 CREATE INDEX oauth_clients_tenant_idx ON oauth_clients (tenant_id);
 -- First-party clients (tenant_id NULL) are visible only to system work.
 SELECT pulse_enable_rls('oauth_clients');
+-- The web UI: a public client (PKCE) whose redirect URI is relative, so sign-in
+-- works on whatever host the browser used.
+INSERT INTO oauth_clients (id, name, first_party) VALUES ('pulse-web', 'Pulse web UI', true);
 
 CREATE TABLE oauth_codes (
   code_hash      text PRIMARY KEY,
@@ -49,7 +52,9 @@ CREATE TABLE oauth_codes (
   auth_time      timestamptz NOT NULL,
   created_at     timestamptz NOT NULL DEFAULT now(),
   expires_at     timestamptz NOT NULL,
-  used_at        timestamptz
+  used_at        timestamptz,
+  -- The refresh-token family the code was exchanged for: revoked if the code is replayed.
+  refresh_family uuid
 );
 
 -- Refresh tokens rotate on every use; a token presented after it was rotated
@@ -78,10 +83,14 @@ CREATE TABLE oauth_consents (
   PRIMARY KEY (user_id, client_id)
 );
 
--- Server-side web sessions. The cookie holds a random id; only its hash is
--- stored. tenant_id is the tenant the person is working in now.
+-- Server-side sessions. The cookie holds a random id; only its hash is stored.
+-- kind 'idp': the person is signed in at Pulse's OpenID provider (single
+-- sign-on for every client); kind 'app': the web UI's own session, made when
+-- the UI completed the authorization code flow. tenant_id is the tenant the
+-- person is working in now.
 CREATE TABLE sessions (
   id_hash      text PRIMARY KEY,
+  kind         text NOT NULL DEFAULT 'app' CHECK (kind IN ('idp', 'app')),
   user_id      uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
   tenant_id    text REFERENCES tenants (id) ON DELETE SET NULL,
   created_at   timestamptz NOT NULL DEFAULT now(),

@@ -22,6 +22,17 @@ import { createMetrics, type Metrics } from "./lib/metrics.ts";
 import { registerProcessMetrics } from "./lib/process-metrics.ts";
 import { createSecretBox, resolveSecretKey, type SecretBox } from "./lib/secrets.ts";
 import { systemApi } from "./system/api.ts";
+import { auditApi } from "./audit/api.ts";
+import { apiKeysApi } from "./auth/apikeys/api.ts";
+import { cleanupAuth } from "./auth/cleanup.ts";
+import { createAuth, type Auth } from "./auth/index.ts";
+import { meApi } from "./auth/me-api.ts";
+import { authenticate, requireApiAuth } from "./auth/middleware.ts";
+import { oidcRoutes } from "./auth/oidc/routes.ts";
+import { usersApi } from "./auth/users/api.ts";
+import { createMailer } from "./notify/mailer.ts";
+import { tenantsApi } from "./tenants/api.ts";
+import { purgeTenants } from "./tenants/service.ts";
 import { getStatus } from "./system/service.ts";
 import { loadAssets, type Assets } from "../web/assets.ts";
 import { buildWeb } from "../web/app.ts";
@@ -45,6 +56,7 @@ export interface App {
   readonly dbInfo: DbInfo;
   readonly metrics: Metrics;
   readonly secrets: SecretBox;
+  readonly auth: Auth;
   /** The hono app: tests call app.http.request() without a socket. */
   readonly http: Hono<HttpEnv>;
   readonly openapi: () => unknown;
@@ -75,14 +87,20 @@ export async function createApp(deps: AppDeps): Promise<App> {
   if (key.generated) log.warn("security.secret_key is not set; generated one", { path: key.path, hint: "nodes sharing a database need the same key in config" });
   const secrets = await createSecretBox(key.key);
 
-  const boot = await ensureBootstrapAdmin(db, config["bootstrap.admin_password"]);
   const ports = { http: config["http.port"], mqtt: config["mqtt.enabled"] ? config["mqtt.port"] : 0 };
   const url = () => publicUrl(config, ports.http);
+  // Printed as soon as the account exists: a start that fails later must not swallow the only copy.
+  const boot = await ensureBootstrapAdmin(db, config["bootstrap.admin_password"]);
+  if (boot.created) printAdminBanner(deps.banner ?? ((s) => process.stderr.write(s)), url(), boot.generatedPassword);
+  if (!config.public_url) log.warn("public_url is not set; links and token issuer use http://localhost", { hint: "set public_url (PULSE_PUBLIC_URL) to the address people use" });
+
+  const mailer = createMailer(config);
+  const auth = createAuth({ config, db, clock, log, secrets, mailer, publicUrl: url });
 
   const assets = deps.assets ?? (await loadAssets());
   const status = () => getStatus({ db, dbInfo, startedAt, now: clock.now() });
   let openapiDoc: () => unknown = () => ({});
-  const { web, errorPage } = buildWeb({ assets, status, openapi: () => openapiDoc() });
+  const { web, errorPage } = buildWeb({ assets, status, openapi: () => openapiDoc(), auth });
 
   let broker: Broker | undefined;
   const { app: http, openapi } = buildHttpApp({
@@ -102,7 +120,17 @@ export async function createApp(deps: AppDeps): Promise<App> {
           }
         : {}),
     },
-    api: [["/", systemApi()]],
+    middleware: [authenticate(auth)],
+    apiGuard: requireApiAuth(),
+    api: [
+      ["/", systemApi()],
+      ["/", meApi(auth)],
+      ["/", tenantsApi(auth)],
+      ["/", usersApi(auth)],
+      ["/", apiKeysApi(auth)],
+      ["/", auditApi(auth)],
+    ],
+    routes: [oidcRoutes(auth)],
     web,
     assets,
     errorPage,
@@ -110,6 +138,30 @@ export async function createApp(deps: AppDeps): Promise<App> {
   openapiDoc = openapi;
 
   const jobs: Job[] = [
+    {
+      name: "auth-cleanup",
+      leaderOnly: true,
+      cron: "0 17 * * * *",
+      run: () => cleanupAuth(auth),
+    },
+    {
+      name: "signing-key-rotation",
+      leaderOnly: true,
+      runAtStart: true,
+      cron: "0 0 3 * * *",
+      run: async () => {
+        await auth.keys.signingKey();
+      },
+    },
+    {
+      name: "tenant-purge",
+      leaderOnly: true,
+      cron: "0 30 3 * * *",
+      run: async () => {
+        const purged = await purgeTenants({ db, clock });
+        if (purged.length) log.info("tenants purged after their grace period", { tenants: purged });
+      },
+    },
     dbInfo.timescale.hypertable
       ? {
           name: "telemetry-policies",
@@ -158,6 +210,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     dbInfo,
     metrics,
     secrets,
+    auth,
     http,
     openapi,
     ports,
@@ -185,7 +238,6 @@ export async function createApp(deps: AppDeps): Promise<App> {
       }
       started = true;
       log.info("ready", { url: url(), http_port: ports.http, mqtt_port: ports.mqtt, database: dbInfo.kind });
-      if (boot.created) printAdminBanner(deps.banner ?? ((s) => process.stderr.write(s)), url(), boot.generatedPassword);
     },
     stop,
     runJob: async (name) => {

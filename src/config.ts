@@ -52,6 +52,21 @@ export const CONFIG_KEYS = {
 
   "security.secret_key": { kind: { type: "string", pattern: /^[A-Za-z0-9+/=_-]{32,}$/, allowed: "at least 32 base64 characters (openssl rand -base64 32)" }, default: "", secret: true, doc: "Key that encrypts secrets at rest (signing keys, channel credentials). Empty: generated once into data_dir/secret.key." },
 
+  "auth.session_hours": { kind: { type: "int", min: 1, max: 720 }, default: 12, doc: "A web session ends this many hours after sign-in." },
+  "auth.session_idle_minutes": { kind: { type: "int", min: 5, max: 10080 }, default: 120, doc: "A web session ends after this long without a request." },
+  "auth.access_token_minutes": { kind: { type: "int", min: 1, max: 1440 }, default: 15, doc: "Lifetime of access and ID tokens." },
+  "auth.refresh_token_days": { kind: { type: "int", min: 1, max: 365 }, default: 30, doc: "Lifetime of refresh tokens (each use rotates them)." },
+  "auth.signing_key_days": { kind: { type: "int", min: 1, max: 3650 }, default: 90, doc: "A token signing key is replaced after this many days (old keys stay published until their tokens expire)." },
+  "auth.login_max_failures": { kind: { type: "int", min: 1, max: 1000 }, default: 5, doc: "Failed sign-ins per account within 15 minutes before it is throttled." },
+  "auth.login_max_failures_per_ip": { kind: { type: "int", min: 1, max: 100000 }, default: 30, doc: "Failed sign-ins per client address within 15 minutes before it is throttled." },
+
+  "smtp.host": { kind: { type: "string" }, default: "", doc: "Platform SMTP server for invites, password resets and email notifications. Empty: no email." },
+  "smtp.port": { kind: { type: "int", min: 1, max: 65535 }, default: 587, doc: "SMTP port (587 submission with STARTTLS, 465 implicit TLS, 25 relay)." },
+  "smtp.security": { kind: { type: "enum", values: ["starttls", "tls", "none"] }, default: "starttls", doc: "starttls: upgrade after connecting (required); tls: implicit TLS; none: plain (local relays only)." },
+  "smtp.username": { kind: { type: "string" }, default: "", doc: "SMTP user name; empty for no authentication." },
+  "smtp.password": { kind: { type: "string" }, default: "", secret: true, doc: "SMTP password." },
+  "smtp.from": { kind: { type: "string" }, default: "Pulse <pulse@localhost>", doc: "From address of mail Pulse sends." },
+
   "bootstrap.admin_password": { kind: { type: "string" }, default: "", secret: true, doc: "Password of the first operator-admin 'admin', used once on first start. Empty: a random one is printed once." },
 } as const satisfies Record<string, KeySpec>;
 
@@ -240,6 +255,8 @@ function maskSecret(key: ConfigKey, v: string): string {
     try {
       const u = new URL(v);
       if (u.password) u.password = "****";
+      // libpq also takes ?password=…; mask any credential-looking parameter.
+      for (const name of [...u.searchParams.keys()]) if (/pass|secret|token|key/i.test(name)) u.searchParams.set(name, "****");
       return JSON.stringify(u.toString());
     } catch {
       /* fall through */
@@ -256,14 +273,18 @@ export function publicUrl(config: Config, boundHttpPort?: number): string {
 
 /** config.example.toml, generated from the table so it documents every key. */
 export function exampleToml(): string {
-  const lines = ["# Pulse configuration. Every key, its default, and its environment variable.", "# Precedence: defaults < this file < PULSE_* environment (< PULSE_*_FILE for secrets).", ""];
+  const lines = [
+    "# Pulse configuration. Every key, its default, and its environment variable.",
+    "# Precedence: defaults < this file < PULSE_* environment (< PULSE_*_FILE for secrets).",
+    "# Generated from src/config.ts by scripts/gen-config-example.ts; do not edit by hand.",
+  ];
   let section = "";
   for (const [key, spec] of Object.entries(CONFIG_KEYS) as Array<[ConfigKey, KeySpec]>) {
     const [sec, leaf] = key.includes(".") ? key.split(".") as [string, string] : ["", key];
     if (sec !== section) {
-      lines.push("", `[${sec}]`);
+      lines.push("", "", `[${sec}]`);
       section = sec;
-    }
+    } else lines.push("");
     lines.push(`# ${spec.doc}`);
     lines.push(`# env: ${envName(key)}${spec.secret ? ` (or ${envName(key)}_FILE)` : ""}`);
     lines.push(`# ${leaf} = ${JSON.stringify(spec.default)}`);

@@ -27,8 +27,10 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h") return stdio.out(help()), name ? EXIT_OK : EXIT_USAGE;
   if (name === "help") {
+    if (!rest[0]) return stdio.out(help()), EXIT_OK;
     const cmd = COMMANDS.find((c) => c.name === rest[0]);
-    return stdio.out(cmd ? cmd.usage : help()), EXIT_OK;
+    if (!cmd) return stdio.err(`pulse: unknown command '${rest[0]}'\n\n${help()}`), EXIT_USAGE;
+    return stdio.out(cmd.usage), EXIT_OK;
   }
   if (name === "--version" || name === "-v") return version.run([], stdio);
   const cmd = COMMANDS.find((c) => c.name === name);

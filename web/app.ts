@@ -1,12 +1,16 @@
 // The web UI's router: every page module mounted at the root, sharing the
-// layout environment (assets, which areas exist in this build).
+// layout environment (assets, which areas exist in this build). Pages need a
+// signed-in person; the sign-in flow, invites and password resets do not.
 
 import { Hono } from "hono";
+import type { Auth } from "../src/auth/index.ts";
+import { csrfToken } from "../src/auth/sessions/service.ts";
 import type { HttpEnv } from "../src/http/env.ts";
 import type { Status } from "../src/system/service.ts";
 import type { Assets } from "./assets.ts";
 import type { PageEnv } from "./components/page.ts";
 import { apiDocsPages } from "./pages/api-docs.ts";
+import { authPages } from "./pages/auth.ts";
 import { errorPage } from "./pages/errors.ts";
 import { fleetPages } from "./pages/fleet.ts";
 
@@ -14,11 +18,27 @@ export interface WebDeps {
   assets: Assets;
   status: () => Promise<Status>;
   openapi: () => unknown;
+  auth: Auth;
 }
+
+// Reachable without signing in.
+const PUBLIC_PAGES = /^\/(login|logout|oauth\/|auth\/|\.well-known\/|invite\/|reset-password\/|forgot-password|api-docs|healthz|readyz|metrics|assets\/|api\/)/;
 
 export function buildWeb(deps: WebDeps) {
   const env: PageEnv = { assets: deps.assets, available: new Set(["fleet", "api"]) };
   const web = new Hono<HttpEnv>();
+  web.route("/", authPages(deps.auth, deps.assets));
+  web.use("*", async (c, next) => {
+    const p = c.get("principal");
+    if (p?.sessionIdHash) c.set("csrf", await csrfToken(deps.auth.sessions, p.sessionIdHash));
+    if (PUBLIC_PAGES.test(c.req.path)) return next();
+    if (!p || p.via !== "session") {
+      if (c.req.method !== "GET") return c.text("sign in first", 401);
+      return c.redirect(`/login?next=${encodeURIComponent(c.req.path + (new URL(c.req.url).search || ""))}`, 303);
+    }
+    if (p.mustChangePassword && !c.req.path.startsWith("/account")) return c.redirect("/account/password?required=1", 303);
+    return next();
+  });
   web.route("/", fleetPages(env, deps));
   web.route("/", apiDocsPages(env, deps));
   return { web, errorPage: errorPage(env) };

@@ -24,6 +24,21 @@ Options:
       if (values.help) return io.out(serve.usage), EXIT_OK;
       const config = readConfig(values.config, io.env);
       const log = cliLogger(config);
+      // Signals are handled from the first moment: one during start-up stops
+      // Pulse as soon as it is up, instead of killing it halfway through a migration.
+      let stopRequested: string | undefined;
+      let onStop: ((signal: string) => void) | undefined;
+      const onSignal = (signal: string) => {
+        if (stopRequested) {
+          log.warn("second signal: exiting now", { signal });
+          process.exit(EXIT_FAILURE);
+        }
+        stopRequested = signal;
+        onStop?.(signal);
+      };
+      process.on("SIGTERM", () => onSignal("SIGTERM"));
+      process.on("SIGINT", () => onSignal("SIGINT"));
+
       const app = await createApp({ config, log });
       try {
         await app.start();
@@ -32,13 +47,7 @@ Options:
         throw err;
       }
       return await new Promise<number>((resolve) => {
-        let stopping = false;
-        const onSignal = (signal: string) => {
-          if (stopping) {
-            log.warn("second signal: exiting now", { signal });
-            process.exit(EXIT_FAILURE);
-          }
-          stopping = true;
+        onStop = (signal) => {
           log.info("shutting down", { signal });
           const deadline = setTimeout(() => {
             log.error("shutdown took longer than 10 s; exiting");
@@ -53,8 +62,7 @@ Options:
             },
           );
         };
-        process.on("SIGTERM", () => onSignal("SIGTERM"));
-        process.on("SIGINT", () => onSignal("SIGINT"));
+        if (stopRequested) onStop(stopRequested);
       });
     }),
 };

@@ -3,7 +3,7 @@
 import { runCommand } from "../control/client.ts";
 import type { Status } from "../system/service.ts";
 import { CONFIG_OPTION, EXIT_OK, guard, parse, quietLogger, readConfig, type Command } from "./command.ts";
-import { humanDuration } from "../../web/components/format.ts";
+import { humanDuration } from "../lib/duration.ts";
 
 export const status: Command = {
   name: "status",

@@ -2,7 +2,7 @@
 // permissions are the authorization. The CLI sends admin commands here while a
 // server runs (embedded PGlite allows only one process in the data dir).
 
-import { chmodSync, existsSync, unlinkSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { AppError } from "../lib/errors.ts";
 import { COMMANDS, type CommandDeps } from "./commands.ts";
@@ -19,6 +19,8 @@ export interface ControlServer {
 
 export async function startControlServer(dataDir: string, deps: CommandDeps): Promise<ControlServer> {
   const path = socketPath(dataDir);
+  // On Postgres nothing else may have created data_dir yet.
+  mkdirSync(dataDir, { recursive: true });
   if (existsSync(path)) {
     // A socket nobody answers on is left from a crash; one that answers is another server.
     if (await answers(path)) throw new Error(`control: another Pulse is running on ${path}`);

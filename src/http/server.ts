@@ -2,7 +2,7 @@
 // metrics endpoints, the v1 API (with its generated OpenAPI document), static
 // assets and the web pages; and the Bun.serve listener that runs it.
 
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
@@ -15,14 +15,22 @@ import { requestContext } from "./middleware/request-context.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { API_INFO } from "./openapi.ts";
 
+const PUBLIC_API = /^\/api\/v1\/(openapi\.json|version)$/;
+
 export interface HttpAppDeps {
   log: Logger;
   metrics: Metrics;
   trustProxy: boolean;
   https: boolean;
   readiness: Record<string, ReadinessCheck>;
+  /** Run on every request after the shared middleware (authentication). */
+  middleware: MiddlewareHandler<HttpEnv>[];
+  /** Guards every /api/v1 route but the public ones (the OpenAPI document, version). */
+  apiGuard: MiddlewareHandler<HttpEnv>;
   /** Routers mounted under /api/v1, by path prefix. */
   api: Array<[string, OpenAPIHono<HttpEnv>]>;
+  /** Non-page routes at the root (the OpenID provider's endpoints). */
+  routes: Hono<HttpEnv>[];
   /** Web pages (and their own routes) mounted at the root. */
   web: Hono<HttpEnv>;
   assets: Assets;
@@ -33,6 +41,7 @@ export function buildHttpApp(deps: HttpAppDeps): { app: Hono<HttpEnv>; openapi: 
   const app = new Hono<HttpEnv>();
   app.use(requestContext({ log: deps.log, metrics: deps.metrics, trustProxy: deps.trustProxy }));
   app.use(securityHeaders({ https: deps.https }));
+  for (const m of deps.middleware) app.use(m);
   app.onError(errorHandler(deps.errorPage));
   app.notFound(notFoundHandler(deps.errorPage));
 
@@ -46,11 +55,18 @@ export function buildHttpApp(deps: HttpAppDeps): { app: Hono<HttpEnv>; openapi: 
   });
 
   const v1 = new OpenAPIHono<HttpEnv>();
+  v1.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "A Pulse access token (from the OpenID provider) or an API key (pulse_…)",
+  });
+  v1.use("*", async (c, next) => (PUBLIC_API.test(c.req.path) ? next() : deps.apiGuard(c, next)));
   for (const [prefix, router] of deps.api) v1.route(prefix, router);
-  const openapi = () => v1.getOpenAPI31Document(API_INFO);
+  const openapi = () => ({ ...v1.getOpenAPI31Document(API_INFO), security: [{ bearer: [] }] });
   v1.get("/openapi.json", (c) => c.json(openapi()));
   app.route("/api/v1", v1);
 
+  for (const r of deps.routes) app.route("/", r);
   app.route("/", deps.web);
   return { app, openapi };
 }

@@ -10,6 +10,8 @@ import { base64url, randomSecret } from "./ids.ts";
 export interface SecretBox {
   encrypt(plain: string): Promise<string>;
   decrypt(sealed: string): Promise<string>;
+  /** HMAC-SHA256 of data under a key derived for `purpose` (CSRF tokens, signed cookies), base64url. */
+  mac(purpose: string, data: string): Promise<string>;
 }
 
 const PREFIX = "v1.";
@@ -35,7 +37,26 @@ export async function createSecretBox(keyMaterial: string): Promise<SecretBox> {
     false,
     ["encrypt", "decrypt"],
   );
+  const macKeys = new Map<string, Promise<CryptoKey>>();
+  const macKey = (purpose: string) => {
+    let k = macKeys.get(purpose);
+    if (!k) {
+      k = crypto.subtle.deriveKey(
+        { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode(`pulse mac v1 ${purpose}`) },
+        base,
+        { name: "HMAC", hash: "SHA-256", length: 256 },
+        false,
+        ["sign"],
+      );
+      macKeys.set(purpose, k);
+    }
+    return k;
+  };
   return {
+    async mac(purpose, data) {
+      const sig = await crypto.subtle.sign("HMAC", await macKey(purpose), new TextEncoder().encode(data));
+      return base64url(new Uint8Array(sig));
+    },
     async encrypt(plain) {
       const iv = crypto.getRandomValues(new Uint8Array(12));
       const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, new TextEncoder().encode(plain)));

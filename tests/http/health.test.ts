@@ -41,14 +41,14 @@ for (const kind of dbKinds()) {
       expect(line).toMatchObject({ msg: "http", path: "/api/v1/version", status: 200 });
     });
 
-    test("API errors are JSON with a code and message; pages get HTML", async () => {
+    test("API errors are JSON with a code and message; anonymous callers learn nothing about routes", async () => {
       const api = await fetch(`${pulse.url}/api/v1/nothing-here`);
-      expect(api.status).toBe(404);
-      expect(await api.json()).toMatchObject({ error: { code: "not_found", message: "no route for GET /api/v1/nothing-here" } });
-      const page = await fetch(`${pulse.url}/nothing-here`, { headers: { Accept: "text/html" } });
-      expect(page.status).toBe(404);
-      expect(page.headers.get("content-type")).toContain("text/html");
-      expect(await page.text()).toContain("Page not found");
+      expect(api.status).toBe(401);
+      expect(api.headers.get("www-authenticate")).toContain("Bearer");
+      expect(await api.json()).toMatchObject({ error: { code: "unauthorized" } });
+      const page = await fetch(`${pulse.url}/nothing-here`, { headers: { Accept: "text/html" }, redirect: "manual" });
+      expect(page.status).toBe(303);
+      expect(page.headers.get("location")).toBe("/login?next=%2Fnothing-here");
     });
 
     test("the OpenAPI 3.1 document is generated from the routes", async () => {

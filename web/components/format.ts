@@ -17,7 +17,18 @@ export function humanDuration(seconds: number): string {
 
 /** "27 Nov 2025, 09:16:00 UTC" in the given IANA zone. */
 export function absoluteTime(t: Date, timeZone = "UTC"): string {
-  return new Intl.DateTimeFormat("en-GB", { timeZone, dateStyle: "medium", timeStyle: "medium", timeZoneName: "short" }).format(t);
+  // dateStyle/timeStyle cannot be combined with timeZoneName, hence the fields.
+  return new Intl.DateTimeFormat("en-GB", {
+    timeZone,
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+    timeZoneName: "short",
+  }).format(t);
 }
 
 /** "just now", "3 min ago", "in 2 h". */

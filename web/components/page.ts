@@ -3,10 +3,11 @@
 
 import type { Context } from "hono";
 import { getCookie, deleteCookie, setCookie } from "hono/cookie";
+import { roleOf } from "../../src/auth/principal.ts";
 import type { HttpEnv } from "../../src/http/env.ts";
 import type { Assets } from "../assets.ts";
 import { renderDocument, type VNode } from "../render.ts";
-import { Layout, type Flash, type LayoutProps } from "./layout.ts";
+import { Layout, type Flash, type LayoutProps, type Shortcut } from "./layout.ts";
 
 export interface PageEnv {
   assets: Assets;
@@ -17,23 +18,33 @@ export interface PageOptions {
   title: string;
   active?: string;
   islands?: string[];
+  /** Defaults to the signed-in principal (session), with a sign-out form carrying its CSRF token. */
   user?: LayoutProps["user"];
+  signOut?: LayoutProps["signOut"];
+  /** Page-specific keyboard shortcuts listed in the `?` dialog. */
+  shortcuts?: Shortcut[];
   status?: number;
 }
 
 export function renderPage(c: Context<HttpEnv>, env: PageEnv, opts: PageOptions, body: VNode | VNode[]): Response {
   const theme = getCookie(c, "pulse_theme");
   const flash = readFlash(c);
+  const principal = c.get("principal");
+  const user = opts.user ?? (principal?.via === "session" ? { name: principal.displayName, role: roleOf(principal) ?? "no role", tenant: principal.tenantName ?? undefined } : undefined);
+  const csrf = c.get("csrf");
+  const signOut = opts.signOut ?? (principal?.via === "session" ? { action: "/logout", fields: csrf ? { _csrf: csrf } : {} } : undefined);
   const doc = renderDocument(
     Layout({
       title: opts.title,
       active: opts.active,
       assets: env.assets,
       available: env.available,
-      user: opts.user,
+      user,
+      signOut,
       flash,
       theme: theme === "dark" || theme === "light" ? theme : undefined,
       islands: opts.islands,
+      shortcuts: opts.shortcuts,
       children: body,
     }),
   );

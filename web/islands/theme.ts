@@ -2,15 +2,28 @@
 // to render the right theme from the first byte (no flash); without a choice
 // the system's prefers-color-scheme applies (pure CSS).
 
-function apply(theme: string): void {
-  document.documentElement.dataset.theme = theme;
-  document.cookie = `pulse_theme=${theme}; path=/; max-age=31536000; samesite=lax`;
+const root = document.documentElement;
+
+function current(): "light" | "dark" {
+  const set = root.dataset.theme;
+  if (set === "light" || set === "dark") return set;
+  return matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
 }
 
-document.addEventListener("click", (e) => {
-  const btn = (e.target as Element | null)?.closest?.("[data-theme-toggle]");
-  if (!btn) return;
-  const current = document.documentElement.dataset.theme ?? (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
-  const next = current === "dark" ? "light" : "dark";
-  apply(next);
-});
+function label(btn: HTMLElement): void {
+  const next = current() === "dark" ? "light" : "dark";
+  btn.title = `Switch to the ${next} theme`;
+  const text = btn.querySelector(".theme-label");
+  if (text) text.textContent = next === "dark" ? "Dark" : "Light";
+}
+
+for (const btn of document.querySelectorAll<HTMLElement>("[data-theme-toggle]")) {
+  btn.hidden = false;
+  label(btn);
+  btn.addEventListener("click", () => {
+    const next = current() === "dark" ? "light" : "dark";
+    root.dataset.theme = next;
+    document.cookie = `pulse_theme=${next}; path=/; max-age=31536000; samesite=lax`;
+    label(btn);
+  });
+}

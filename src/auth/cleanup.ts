@@ -1,0 +1,21 @@
+// Hourly housekeeping of identity data: expired sessions, codes, refresh
+// tokens, signing keys past their publication, and stale throttle counters.
+import { withSystem } from "../db/scope.ts";
+import type { Auth } from "./index.ts";
+import { deleteExpiredCodes, deleteExpiredRefreshTokens, deleteExpiredSigningKeys } from "./oidc/store.ts";
+import { deleteExpiredSessions } from "./sessions/store.ts";
+import { WINDOW_MS } from "./throttle.ts";
+
+export async function cleanupAuth(auth: Pick<Auth, "db" | "clock">): Promise<void> {
+  const now = auth.clock.now();
+  // A day of grace keeps just-expired rows around for investigation.
+  const dayAgo = new Date(now.getTime() - 86_400_000);
+  await withSystem(auth.db, async (tx) => {
+    await deleteExpiredSessions(tx, dayAgo);
+    await deleteExpiredCodes(tx, dayAgo);
+    await deleteExpiredRefreshTokens(tx, dayAgo);
+    await deleteExpiredSigningKeys(tx, now);
+    await tx.query("delete from login_throttle where window_start < $1 and (locked_until is null or locked_until < $2)", [new Date(now.getTime() - WINDOW_MS), now]);
+    await tx.query("delete from password_resets where expires_at < $1", [dayAgo]);
+  });
+}
