@@ -29,6 +29,7 @@ import { createAuth, type Auth } from "./auth/index.ts";
 import { meApi } from "./auth/me-api.ts";
 import { authenticate, requireApiAuth } from "./auth/middleware.ts";
 import { oidcRoutes } from "./auth/oidc/routes.ts";
+import { oauthClientsApi } from "./auth/oidc/clients-api.ts";
 import { usersApi } from "./auth/users/api.ts";
 import { createMailer } from "./notify/mailer.ts";
 import { tenantsApi } from "./tenants/api.ts";
@@ -129,6 +130,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ["/", usersApi(auth)],
       ["/", apiKeysApi(auth)],
       ["/", auditApi(auth)],
+      ["/", oauthClientsApi(auth)],
     ],
     routes: [oidcRoutes(auth)],
     web,

@@ -175,6 +175,19 @@ export function useBrowser(baseUrl: () => string): BrowserSuite {
   return suite;
 }
 
+/**
+ * Sign in through the real sign-in form (the UI is a client of Pulse's own
+ * OpenID provider), ending on `next`.
+ */
+export async function signIn(tab: Tab, username: string, password: string, next = "/"): Promise<void> {
+  const { page } = tab;
+  await tab.goto(`/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel("Username or email").fill(username);
+  await page.getByLabel("Password").fill(password);
+  const target = new URL(next, "http://pulse.invalid").pathname;
+  await Promise.all([page.waitForURL((u) => u.pathname === target), page.getByRole("button", { name: "Sign in" }).click()]);
+}
+
 /** Save a PNG under test-results/screenshots/<name>.png; returns its path. */
 export async function screenshot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });

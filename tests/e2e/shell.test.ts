@@ -1,24 +1,34 @@
 // The shell as a person meets it in Chromium: the fleet overview with real
 // counts, the navigation, the theme switch, keyboard shortcuts, the API
 // reference and the 404 page, on a phone and at 1280×720. The cast: tenants
-// acme (alice, bob) and globex (carol), operator oscar, plus the bootstrap admin.
+// acme (alice the tenant-admin, bob) and globex (carol), oscar the operator,
+// plus the bootstrap admin. People sign in through the real sign-in form.
 
 import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { hashPassword } from "../../src/auth/passwords.ts";
 import { withSystem } from "../../src/db/scope.ts";
 import { AREAS } from "../../web/components/layout.ts";
 import { startPulse, type TestPulse } from "../helpers/pulse.ts";
-import { screenshot, useBrowser, type Tab } from "./browser.ts";
+import { screenshot, signIn, useBrowser, type Tab } from "./browser.ts";
 
+const PASSWORD = "correct horse battery staple 42";
 let pulse: TestPulse;
 
 beforeAll(async () => {
-  pulse = await startPulse({ db: "pglite" });
+  pulse = await startPulse({ db: "pglite", config: { "bootstrap.admin_password": PASSWORD } });
+  const hash = await hashPassword(PASSWORD);
   await withSystem(pulse.app.db, async (tx) => {
     await tx.query(`insert into tenants (id, name) values ('acme', 'Acme Corp'), ('globex', 'Globex')`);
     // A deleted tenant is not part of the platform any more.
     await tx.query(`insert into tenants (id, name, status, deleted_at) values ('initech', 'Initech', 'DELETED', now())`);
-    await tx.query(`insert into users (username, name) values ('alice', 'Alice'), ('bob', 'Bob'), ('carol', 'Carol')`);
-    await tx.query(`insert into users (username, name, platform_role) values ('oscar', 'Oscar', 'operator')`);
+    await tx.query(`insert into users (username, name, password_hash) values ('alice', 'Alice', $1), ('bob', 'Bob', $1), ('carol', 'Carol', $1)`, [hash]);
+    await tx.query(`insert into users (username, name, password_hash, platform_role) values ('oscar', 'Oscar', $1, 'operator')`, [hash]);
+    await tx.query(
+      `insert into tenant_memberships (tenant_id, user_id, role)
+       select 'acme', id, 'tenant-admin' from users where username = 'alice'
+       union all select 'acme', id, 'customer' from users where username = 'bob'
+       union all select 'globex', id, 'customer' from users where username = 'carol'`,
+    );
   });
 }, 60_000);
 afterAll(() => pulse?.stop(), 30_000);
@@ -30,12 +40,13 @@ async function dbCount(sql: string): Promise<number> {
   return Number(row!.n);
 }
 
+const asOscar = (tab: Tab, next = "/") => signIn(tab, "oscar", PASSWORD, next);
 const theme = (tab: Tab) => tab.page.evaluate(() => document.documentElement.dataset.theme ?? null);
 const bodyBackground = (tab: Tab) => tab.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
 
 describe("fleet overview", () => {
-  b.test("loads without errors and shows the counts in the database", async (tab) => {
-    await tab.goto("/");
+  b.test("loads without errors and shows an operator the counts in the database", async (tab) => {
+    await asOscar(tab);
     const { page } = tab;
     expect(await page.title()).toBe("Fleet overview · Pulse");
     expect(await page.textContent("main h1")).toBe("Fleet overview");
@@ -54,13 +65,40 @@ describe("fleet overview", () => {
     expect(await empty.innerText()).toContain("No devices yet");
     expect(await empty.innerText()).toContain("pulse simulate");
     expect(await page.locator("[data-facts=server]").innerText()).toContain("Embedded (PGlite)");
+    // The top bar says who is signed in and offers to sign out.
+    expect(await page.locator(".who").innerText()).toContain("Oscar");
+    expect(await page.getByRole("button", { name: "Sign out" }).isVisible()).toBe(true);
     await screenshot(page, "fleet-light");
+  });
+
+  b.test("a tenant user sees neither platform counts nor server internals", async (tab) => {
+    await signIn(tab, "alice", PASSWORD);
+    const { page } = tab;
+    expect(await page.textContent("main h1")).toBe("Fleet overview");
+    expect(await page.locator("[data-kpi=tenants]").count()).toBe(0);
+    expect(await page.locator("[data-kpi=users]").count()).toBe(0);
+    expect(await page.locator("[data-facts=server]").count()).toBe(0);
+    expect(await page.locator("[data-kpi=uptime]").isVisible()).toBe(true);
+    expect(await page.locator("[data-empty]").innerText()).toContain("No devices yet");
+    expect(await page.locator(".who").innerText()).toContain("Alice");
+    expect(await page.locator(".topbar-tenant").innerText()).toBe("Acme Corp");
+    // Operator-only areas are not even listed.
+    for (const area of AREAS.filter((a) => a.operatorOnly)) expect(await page.locator(`.sidenav [data-area="${area.key}"]`).count()).toBe(0);
+  });
+
+  b.test("signing out ends the session", async (tab) => {
+    await asOscar(tab);
+    const { page } = tab;
+    await Promise.all([page.waitForURL((u) => u.pathname !== "/"), page.getByRole("button", { name: "Sign out" }).click()]);
+    await tab.goto("/");
+    expect(new URL(page.url()).pathname).not.toBe("/");
+    expect(await page.getByLabel("Password").isVisible()).toBe(true);
   });
 
   b.test(
     "works on a phone: no sideways scrolling, the navigation is a strip of the areas that exist",
     async (tab) => {
-      await tab.goto("/");
+      await asOscar(tab);
       const { page } = tab;
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow).toBeLessThanOrEqual(0);
@@ -73,7 +111,7 @@ describe("fleet overview", () => {
   );
 
   b.test("at 1280×720 the navigation sits beside the content and nothing overflows", async (tab) => {
-    await tab.goto("/");
+    await asOscar(tab);
     const { page } = tab;
     const nav = (await page.locator(".sidenav").boundingBox())!;
     const main = (await page.locator("main").boundingBox())!;
@@ -87,7 +125,7 @@ describe("fleet overview", () => {
 
 describe("navigation", () => {
   b.test("lists every area once, marks the current one, and links only to pages that exist", async (tab) => {
-    await tab.goto("/");
+    await asOscar(tab);
     const { page } = tab;
     const links: string[] = [];
     for (const area of AREAS) {
@@ -107,7 +145,7 @@ describe("navigation", () => {
     expect(links).toContain("/");
     expect(links).toContain("/api-docs");
     // Every link leads to a real page.
-    for (const href of links) expect((await fetch(pulse.url + href)).status).toBe(200);
+    for (const href of links) expect((await page.request.get(href)).status()).toBe(200);
 
     const current = page.locator('.sidenav [aria-current="page"]');
     expect(await current.count()).toBe(1);
@@ -119,6 +157,7 @@ describe("navigation", () => {
   });
 
   b.test("keyboard users see where focus is", async (tab) => {
+    await asOscar(tab);
     await tab.goto("/");
     const { page } = tab;
     await page.keyboard.press("Tab");
@@ -138,7 +177,7 @@ describe("navigation", () => {
 
 describe("theme", () => {
   b.test("the toggle switches to dark, and the choice survives a reload", async (tab) => {
-    await tab.goto("/");
+    await asOscar(tab);
     const { page } = tab;
     expect(await theme(tab)).toBeNull();
     const light = await bodyBackground(tab);
@@ -152,7 +191,7 @@ describe("theme", () => {
 
     await tab.reload();
     // Rendered dark by the server from the cookie, before any script ran.
-    const served = await (await fetch(page.url(), { headers: { Cookie: "pulse_theme=dark" } })).text();
+    const served = await (await page.request.get("/")).text();
     expect(served).toContain('<html lang="en" data-theme="dark">');
     expect(await theme(tab)).toBe("dark");
     expect(await bodyBackground(tab)).toBe("rgb(13, 17, 23)");
@@ -176,7 +215,7 @@ describe("theme", () => {
 
 describe("keyboard shortcuts", () => {
   b.test("? opens the list of shortcuts, Esc closes it", async (tab) => {
-    await tab.goto("/");
+    await asOscar(tab);
     const { page } = tab;
     const dialog = page.locator("dialog#shortcuts");
     expect(await dialog.isVisible()).toBe(false);
@@ -210,7 +249,7 @@ describe("keyboard shortcuts", () => {
   });
 
   b.test("g then a letter goes only to areas that exist", async (tab) => {
-    await tab.goto("/");
+    await asOscar(tab);
     const { page } = tab;
     for (const key of ["d", "a"]) {
       const row = page.locator(`dialog#shortcuts [data-go="${key}"]`);
@@ -254,6 +293,7 @@ describe("API reference", () => {
 
 describe("errors", () => {
   b.test("an unknown path renders the 404 page inside the shell", async (tab) => {
+    await asOscar(tab);
     const res = await tab.goto("/no-such-page", { status: 404 });
     expect(res.headers()["content-type"]).toContain("text/html");
     const { page } = tab;

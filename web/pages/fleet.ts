@@ -61,16 +61,16 @@ export function fleetPages(env: PageEnv, deps: { status: () => Promise<Status> }
 
 function ServerFacts(s: Status): VNode {
   return html`<section aria-labelledby="server-title">
-          <div class="section-head"><h2 id="server-title">Server</h2></div>
-          <dl class="facts card" data-facts="server">
-            <dt>Version</dt>
-            <dd>${s.version} <span class="muted">(${s.commit})</span></dd>
-            <dt>Database</dt>
-            <dd>${s.database.kind === "pglite" ? "Embedded (PGlite)" : "PostgreSQL"} ${s.database.serverVersion}</dd>
-            <dt>Telemetry storage</dt>
-            <dd>${s.database.telemetry === "hypertable" ? "TimescaleDB hypertable" : "Native daily partitions"}</dd>
-            <dt>Schema</dt>
-            <dd>migration ${s.database.migration}</dd>
-          </dl>
-        </section>`;
+    <div class="section-head"><h2 id="server-title">Server</h2></div>
+    <dl class="facts card" data-facts="server">
+      <dt>Version</dt>
+      <dd>${s.version} <span class="muted">(${s.commit})</span></dd>
+      <dt>Database</dt>
+      <dd>${s.database.kind === "pglite" ? "Embedded (PGlite)" : "PostgreSQL"} ${s.database.serverVersion}</dd>
+      <dt>Telemetry storage</dt>
+      <dd>${s.database.telemetry === "hypertable" ? "TimescaleDB hypertable" : "Native daily partitions"}</dd>
+      <dt>Schema</dt>
+      <dd>migration ${s.database.migration}</dd>
+    </dl>
+  </section>`;
 }
