@@ -39,7 +39,9 @@ export async function runCommand(config: Config, log: Logger, name: string, args
   }
   const { db, info } = await openDatabase({ config, log });
   try {
-    return { result: await handler({ config, db, dbInfo: info, clock: systemClock, log }, args), via: "local" };
+    // The same JSON shapes either way (dates as ISO strings), so printers need not care where it ran.
+    const result = await handler({ config, db, dbInfo: info, clock: systemClock, log }, args);
+    return { result: result === undefined ? null : JSON.parse(JSON.stringify(result)), via: "local" };
   } finally {
     await db.close();
   }

@@ -1,7 +1,7 @@
 // Admin commands the CLI runs: the same handler runs inside the server (when
 // one is running, reached over the control socket) or in the CLI process
-// (when none is, with the database opened directly). Later issues add
-// tenant, user, apikey and device commands here.
+// (when none is, with the database opened directly). Each domain keeps its
+// handlers in its own module; they are gathered here.
 
 import type { Config } from "../config.ts";
 import type { Db } from "../db/db.ts";
@@ -9,6 +9,7 @@ import type { DbInfo } from "../db/open.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import { getStatus } from "../system/service.ts";
+import { IDENTITY_COMMANDS } from "./identity-commands.ts";
 
 export interface CommandDeps {
   config: Config;
@@ -23,5 +24,6 @@ export interface CommandDeps {
 export type CommandHandler = (deps: CommandDeps, args: Record<string, unknown>) => Promise<unknown>;
 
 export const COMMANDS: Record<string, CommandHandler> = {
+  ...IDENTITY_COMMANDS,
   status: async (deps) => ({ ...(await getStatus({ ...deps, now: deps.clock.now() })), server: deps.startedAt ? "running" : "not running" }),
 };

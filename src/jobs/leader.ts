@@ -9,6 +9,10 @@ import type { Logger } from "../lib/logger.ts";
 // Any fixed 64-bit number, the same on every node.
 export const LEADER_LOCK = 7_202_611_271;
 
+// pg_locks shows a bigint advisory key as its high half (classid) and low half (objid).
+const HELD = `select exists (select 1 from pg_locks where locktype = 'advisory' and granted and pid = pg_backend_pid()
+  and classid::int8 = ${Math.floor(LEADER_LOCK / 2 ** 32)} and objid::int8 = ${LEADER_LOCK % 2 ** 32} and objsubid = 1) as held`;
+
 export interface Leader {
   isLeader(): boolean;
   /** Resolves once this node has been elected (tests; start-up jobs). */
@@ -32,6 +36,7 @@ export function startLeaderElection(opts: LeaderOptions): Leader {
   let stopped = false;
   let waiters: Array<() => void> = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let ticking: Promise<void> = Promise.resolve();
 
   const setLeader = (v: boolean) => {
     if (v === leader) return;
@@ -48,8 +53,13 @@ export function startLeaderElection(opts: LeaderOptions): Leader {
     try {
       session ??= await db.session();
       if (leader) {
-        // Still connected means still holding the lock.
-        await session.query("select 1");
+        // Being connected is not enough: the driver silently reconnects a
+        // session whose connection died, and the new one holds no lock.
+        const [row] = await session.query<{ held: boolean }>(HELD);
+        if (row?.held !== true) {
+          log.warn("leader: the leader lock was lost (database connection reset)");
+          setLeader(false);
+        }
       } else {
         const [row] = await session.query<{ ok: boolean }>("select pg_try_advisory_lock($1) as ok", [LEADER_LOCK]);
         setLeader(row?.ok === true);
@@ -61,9 +71,9 @@ export function startLeaderElection(opts: LeaderOptions): Leader {
       session = undefined;
       await s?.release().catch(() => {});
     }
-    if (!stopped) timer = setTimeout(tick, interval);
+    if (!stopped) timer = setTimeout(() => (ticking = tick()), interval);
   };
-  void tick();
+  ticking = tick();
 
   return {
     isLeader: () => leader,
@@ -71,6 +81,8 @@ export function startLeaderElection(opts: LeaderOptions): Leader {
     stop: async () => {
       stopped = true;
       clearTimeout(timer);
+      // A tick in flight may be taking the lock right now; let it finish so the lock is released below.
+      await ticking;
       if (session) {
         if (leader) await session.query("select pg_advisory_unlock($1)", [LEADER_LOCK]).catch(() => {});
         await session.release().catch(() => {});

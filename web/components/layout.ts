@@ -135,7 +135,7 @@ export function Layout(p: LayoutProps): VNode {
                         ? html`<li><a href=${a.href} data-area=${a.key} aria-current=${p.active === a.key ? "page" : undefined}>${a.label}</a></li>`
                         : html`<li>
                             <span class="nav-disabled" data-area=${a.key} aria-disabled="true" title="Not available in this version yet"
-                              >${a.label}<span class="visually-hidden"> (not available yet)</span><span class="nav-soon" aria-hidden="true">soon</span></span
+                              >${a.label}<span class="visually-hidden"> (not available yet)</span></span
                             >
                           </li>`,
                     )}

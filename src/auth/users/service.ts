@@ -86,6 +86,8 @@ export interface NewUser {
   platformRole?: unknown;
   /** Make them a member of this tenant with this role. */
   tenant?: { id: string; role: unknown };
+  /** Their first sign-in asks for a new password (the given one was generated). */
+  mustChangePassword?: boolean;
 }
 
 /**
@@ -108,7 +110,7 @@ export async function createUser(deps: UserDeps, caller: Caller, input: NewUser)
   const hash = password ? await hashPassword(password) : null;
   const now = deps.clock.now();
   return withSystem(deps.db, async (tx) => {
-    const row = await insertUser(tx, { username, email, name, passwordHash: hash, platformRole: platformRole as PlatformRole | null, now });
+    const row = await insertUser(tx, { username, email, name, passwordHash: hash, platformRole: platformRole as PlatformRole | null, mustChangePassword: input.mustChangePassword, now });
     if (!row) throw conflict(`a user with username ${username}${email ? ` or email ${email}` : ""} already exists`, "username");
     if (input.tenant && role) {
       const [tenant] = await tx.query<{ status: string }>("select status from tenants where id = $1", [input.tenant.id]);
