@@ -30,6 +30,7 @@ import { meApi } from "./auth/me-api.ts";
 import { authenticate, requireApiAuth } from "./auth/middleware.ts";
 import { oidcRoutes } from "./auth/oidc/routes.ts";
 import { oauthClientsApi } from "./auth/oidc/clients-api.ts";
+import { identityProvidersApi } from "./auth/federation/api.ts";
 import { usersApi } from "./auth/users/api.ts";
 import { createMailer } from "./notify/mailer.ts";
 import { tenantsApi } from "./tenants/api.ts";
@@ -131,6 +132,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ["/", apiKeysApi(auth)],
       ["/", auditApi(auth)],
       ["/", oauthClientsApi(auth)],
+      ["/", identityProvidersApi(auth)],
     ],
     routes: [oidcRoutes(auth)],
     web,

@@ -8,6 +8,7 @@ import type { Logger } from "../lib/logger.ts";
 import type { SecretBox } from "../lib/secrets.ts";
 import type { Mailer } from "../notify/mailer.ts";
 import type { ApiKeyDeps } from "./apikeys/service.ts";
+import type { FederationDeps } from "./federation/service.ts";
 import { createKeyStore, type KeyStore } from "./oidc/keys.ts";
 import type { ProviderDeps } from "./oidc/provider.ts";
 import type { SessionDeps } from "./sessions/service.ts";
@@ -40,6 +41,7 @@ export interface Auth {
   throttle: ThrottleDeps;
   users: LinkDeps;
   apikeys: ApiKeyDeps;
+  federation: FederationDeps;
   cookies: CookieNames;
 }
 
@@ -72,6 +74,7 @@ export function createAuth(deps: { config: Config; db: Db; clock: Clock; log: Lo
     throttle: { db, clock, maxPerAccount: config["auth.login_max_failures"], maxPerIp: config["auth.login_max_failures_per_ip"] },
     users: { db, clock, mailer: deps.mailer, publicUrl: deps.publicUrl, log: deps.log },
     apikeys: { db, clock },
+    federation: { db, clock, secrets: deps.secrets, publicUrl: deps.publicUrl, cache: new Map() },
     cookies: { session: name("pulse_session"), idp: name("pulse_idp"), login: name("pulse_login"), formCsrf: name("pulse_form"), secure },
   };
 }

@@ -47,6 +47,18 @@ export interface Db extends Sql {
   dump?(): Promise<Blob>;
 }
 
+/**
+ * A LISTEN/NOTIFY channel name, checked: lower-case identifiers only, because
+ * PGlite sends LISTEN unquoted (Postgres folds the name to lower case, and a
+ * dot or dash is a syntax error) while postgres.js quotes it.
+ */
+export function checkChannel(channel: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) {
+    throw new Error(`db: channel ${JSON.stringify(channel)} must be a lower-case identifier (a-z, 0-9, _; at most 63)`);
+  }
+  return channel;
+}
+
 /** Rows of a query that returns exactly one row, or an error naming what was expected. */
 export async function one<T>(sql: Sql, text: string, params?: readonly unknown[]): Promise<T> {
   const rows = await sql.query<T>(text, params);

@@ -43,7 +43,9 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDb>
   const url = config["database.url"];
   if (url) {
     const common = { url, statementTimeoutMs: config["database.statement_timeout_ms"] };
-    const owner = await openPostgres({ ...common, poolMax: 1, applicationName: "pulse-migrate" });
+    // No statement timeout while migrating: a long migration, or a node
+    // waiting on the migration lock while another one migrates, must not be cut off.
+    const owner = await openPostgres({ ...common, statementTimeoutMs: 0, poolMax: 1, applicationName: "pulse-migrate" });
     let timescale: TimescaleInfo;
     let migrations: MigrateResult;
     try {

@@ -5,7 +5,7 @@
 import { PGlite, types, type Transaction } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
 import { mkdirSync } from "node:fs";
-import type { Db, DbStats, Orm, Sql } from "./db.ts";
+import { checkChannel, type Db, type DbStats, type Orm, type Sql } from "./db.ts";
 import { loadPgliteAssets } from "./pglite-assets.ts";
 import * as schema from "./schema.ts";
 
@@ -84,9 +84,9 @@ function wrapPglite(pg: PGlite, onClose: () => void): Db {
     transaction: (fn) => pg.transaction((tx) => fn(sqlOver(tx))),
     // One connection only: a session is the database itself, and releasing it does nothing.
     session: async () => ({ ...base, release: async () => {} }),
-    listen: async (channel, onPayload) => pg.listen(channel, onPayload),
+    listen: async (channel, onPayload) => pg.listen(checkChannel(channel), onPayload),
     notify: async (channel, payload) => {
-      await base.query("select pg_notify($1, $2)", [channel, payload]);
+      await base.query("select pg_notify($1, $2)", [checkChannel(channel), payload]);
     },
     stats: () => ({ ...stats }),
     close: async () => {

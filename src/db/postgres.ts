@@ -1,11 +1,12 @@
 // Postgres 15+ (or TimescaleDB) through postgres.js: the production database
-// when `database.url` is set. A pool of connections; transactions and sessions
-// hold one connection each.
+// when `database.url` is set. A pool of connections; a transaction holds one
+// of them, a session a connection of its own.
 
 import postgres from "postgres";
 import { drizzle } from "drizzle-orm/postgres-js";
-import type { Db, DbStats, Orm, Sql } from "./db.ts";
+import { checkChannel, type Db, type DbStats, type Orm, type Sql } from "./db.ts";
 import * as schema from "./schema.ts";
+import { sha256Hex } from "../lib/ids.ts";
 
 export interface PostgresOptions {
   url: string;
@@ -17,29 +18,33 @@ export interface PostgresOptions {
 }
 
 type Client = postgres.Sql<{}>;
-type Runner = postgres.Sql<{}> | postgres.TransactionSql<{}> | postgres.ReservedSql<{}>;
+type Runner = postgres.Sql<{}> | postgres.TransactionSql<{}>;
 
 /** Connect to Postgres and check the connection works before returning. */
 export async function openPostgres(opts: PostgresOptions): Promise<Db> {
   const stats: DbStats = { poolMax: opts.poolMax, queries: 0, errors: 0, inflight: 0 };
-  const client: Client = postgres(opts.url, {
-    max: opts.poolMax,
-    idle_timeout: 60,
-    connect_timeout: 10,
-    onnotice: () => {},
-    connection: {
-      application_name: opts.applicationName ?? "pulse",
-      ...(opts.role ? { role: opts.role } : {}),
-      ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
-    },
-    // Counts come back as numbers, as on PGlite.
-    types: { int8: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => Number(v) } } as never,
-  });
-  // jsonb and json parameters are passed as JSON text (by drizzle and by raw
-  // queries alike), so the driver must not encode them a second time.
-  const passThrough = (v: unknown) => v;
-  (client.options.serializers as Record<string, unknown>)["114"] = passThrough;
-  (client.options.serializers as Record<string, unknown>)["3802"] = passThrough;
+  const connect = (max: number): Client => {
+    const c: Client = postgres(opts.url, {
+      max,
+      idle_timeout: 60,
+      connect_timeout: 10,
+      onnotice: () => {},
+      connection: {
+        application_name: opts.applicationName ?? "pulse",
+        ...(opts.role ? { role: opts.role } : {}),
+        ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+      },
+      // Counts come back as numbers, as on PGlite.
+      types: { int8: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => Number(v) } } as never,
+    });
+    // jsonb and json parameters are JSON text (drizzle's and raw queries'
+    // alike), sent as they are; objects are encoded once, as PGlite does.
+    const jsonText = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+    (c.options.serializers as Record<string, unknown>)["114"] = jsonText;
+    (c.options.serializers as Record<string, unknown>)["3802"] = jsonText;
+    return c;
+  };
+  const client = connect(opts.poolMax);
   const orm = makeOrm(client, client.options);
   try {
     await client`select 1`;
@@ -48,7 +53,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
     throw new Error(`db: cannot connect to ${redactUrl(opts.url)}: ${(err as Error).message}`, { cause: err });
   }
 
-  const sqlOver = (runner: Runner, makeRunnerOrm: () => Orm): Sql => {
+  const sqlOver = (runner: Runner, makeRunnerOrm: () => Orm, inTransaction = false): Sql => {
     let runnerOrm: Orm | undefined;
     return {
     // Built on first use: most transactions (the ingest writer's) never need drizzle.
@@ -72,35 +77,63 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
     },
     copyRows: async (table, columns, rows) => {
       if (rows.length === 0) return;
-      const stream = await runner.unsafe(`copy ${table} (${columns.join(",")}) from stdin`).writable();
-      await new Promise<void>((resolve, reject) => {
-        stream.on("error", reject);
-        stream.on("finish", resolve);
-        // One write: the rows are already in memory and COPY streams them in one go.
-        stream.end(rows.map(copyLine).join(""));
-      });
+      // COPY FROM refuses tables under row-level security (every tenant
+      // table), so rows are copied into a temporary table and moved on with
+      // INSERT … SELECT, which the policies check.
+      const cols = columns.join(",");
+      const staging = "pulse_copy_" + sha256Hex(`${table}(${cols})`).slice(0, 16);
+      const load = async (tx: Runner) => {
+        await tx.unsafe(`create temp table if not exists ${staging} on commit drop as select ${cols} from ${table} with no data`);
+        const stream = await tx.unsafe(`copy pg_temp.${staging} (${cols}) from stdin`).writable();
+        await new Promise<void>((resolve, reject) => {
+          stream.on("error", reject);
+          stream.on("finish", resolve);
+          // One write: the rows are already in memory and COPY streams them in one go.
+          stream.end(rows.map(copyLine).join(""));
+        });
+        await tx.unsafe(`with moved as (delete from pg_temp.${staging} returning ${cols}) insert into ${table} (${cols}) select ${cols} from moved`);
+      };
+      if (inTransaction) await load(runner);
+      else await (runner as Client).begin(load);
     },
     };
   };
 
   const base = sqlOver(client, () => orm);
+  const sessions = new Set<Client>();
   return {
     ...base,
     kind: "postgres",
-    transaction: async (fn) => (await client.begin((tx) => fn(sqlOver(tx, () => makeOrm(tx, client.options))))) as never,
+    transaction: async (fn) => (await client.begin((tx) => fn(sqlOver(tx, () => makeOrm(tx, client.options), true)))) as never,
+    // A one-connection client of its own rather than client.reserve():
+    // postgres.js keeps writing to a reserved connection after it died (the
+    // query never settles), while this client reconnects, so a leader can see
+    // that its lock went with the old connection.
     session: async () => {
-      const reserved = await client.reserve();
-      return { ...sqlOver(reserved, () => makeOrm(reserved, client.options)), release: async () => reserved.release() };
+      const own = connect(1);
+      try {
+        await own`select 1`;
+      } catch (err) {
+        await own.end({ timeout: 1 }).catch(() => {});
+        throw new Error(`db: cannot open a session on ${redactUrl(opts.url)}: ${(err as Error).message}`, { cause: err });
+      }
+      sessions.add(own);
+      const release = async () => {
+        sessions.delete(own);
+        await own.end({ timeout: 5 });
+      };
+      return { ...sqlOver(own, () => makeOrm(own, own.options)), release };
     },
     listen: async (channel, onPayload) => {
-      const sub = await client.listen(channel, onPayload);
+      const sub = await client.listen(checkChannel(channel), onPayload);
       return () => sub.unlisten();
     },
     notify: async (channel, payload) => {
-      await client.notify(channel, payload);
+      await client.notify(checkChannel(channel), payload);
     },
     stats: () => ({ ...stats }),
     close: async () => {
+      await Promise.all([...sessions].map((s) => s.end({ timeout: 5 })));
       await client.end({ timeout: 5 });
     },
   };

@@ -31,7 +31,15 @@ export function createLogger(opts: LoggerOptions, base: Fields = {}): Logger {
   const emit = (level: Level, msg: string, fields?: Fields) => {
     if (ORDER[level] < min) return;
     const record = { ts: new Date().toISOString(), level, msg, ...redact(base), ...redact(fields ?? {}) };
-    write(opts.format === "json" ? JSON.stringify(record, errorReplacer) : textLine(record));
+    let line: string;
+    try {
+      line = opts.format === "json" ? JSON.stringify(record, errorReplacer) : textLine(record);
+    } catch (err) {
+      // A field JSON cannot hold (a cycle inside a class instance) must not turn a log call into a crash.
+      const fallback = { ts: record.ts, level, msg, log_error: `fields not serializable: ${(err as Error).message}` };
+      line = opts.format === "json" ? JSON.stringify(fallback) : textLine(fallback);
+    }
+    write(line);
   };
   return {
     debug: (m, f) => emit("debug", m, f),
@@ -48,18 +56,35 @@ export function silentLogger(): Logger {
   return l;
 }
 
-function redact(fields: Fields): Fields {
+// Nested objects are masked too ({ headers: { authorization } }), down to a
+// depth that no log line needs, which also stops at cycles.
+const MAX_DEPTH = 6;
+
+function redact(fields: Fields, depth = 0): Fields {
   const out: Fields = {};
   for (const [k, v] of Object.entries(fields)) {
-    out[k] = SECRET_FIELD.test(k) && v !== undefined && v !== null && v !== "" ? "****" : v;
+    out[k] = SECRET_FIELD.test(k) && v !== undefined && v !== null && v !== "" ? "****" : redactValue(v, depth + 1);
   }
   return out;
 }
 
+function redactValue(v: unknown, depth: number): unknown {
+  if (v === null || typeof v !== "object") return v;
+  if (depth >= MAX_DEPTH) return "[nested too deep]";
+  if (Array.isArray(v)) return v.map((x) => redactValue(x, depth + 1));
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null ? redact(v as Fields, depth) : v;
+}
+
 function errorReplacer(_key: string, value: unknown): unknown {
+  return serializeError(value, 0);
+}
+
+function serializeError(value: unknown, depth: number): unknown {
   if (value instanceof Error) {
     const out: Record<string, unknown> = { name: value.name, message: value.message };
-    if (value.cause !== undefined) out.cause = errorReplacer("", value.cause);
+    // A cause chain may loop (err.cause = err); a few levels say enough.
+    if (value.cause !== undefined) out.cause = depth < MAX_DEPTH ? serializeError(value.cause, depth + 1) : "[cause chain too long]";
     return out;
   }
   if (typeof value === "bigint") return value.toString();

@@ -108,22 +108,27 @@ export function createMetrics(): Metrics {
     render() {
       const out: string[] = [];
       for (const [name, m] of metrics) {
-        out.push(`# HELP ${name} ${m.help}`, `# TYPE ${name} ${m.kind === "gauge" && m.type ? m.type : m.kind}`);
+        out.push(`# HELP ${name} ${m.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${name} ${m.kind === "gauge" && m.type ? m.type : m.kind}`);
         if (m.kind === "histogram") {
           for (const s of m.series.values()) {
             m.bounds.forEach((b, i) => out.push(`${name}_bucket${fmt({ ...s.labels, le: String(b) })} ${s.buckets[i]}`));
             out.push(`${name}_bucket${fmt({ ...s.labels, le: "+Inf" })} ${s.count}`);
-            out.push(`${name}_sum${fmt(s.labels)} ${s.sum}`, `${name}_count${fmt(s.labels)} ${s.count}`);
+            out.push(`${name}_sum${fmt(s.labels)} ${num(s.sum)}`, `${name}_count${fmt(s.labels)} ${s.count}`);
           }
         } else if (m.kind === "gauge" && m.collect) {
-          for (const [v, labels] of m.collect()) out.push(`${name}${fmt(labels ?? {})} ${v}`);
+          for (const [v, labels] of m.collect()) out.push(`${name}${fmt(labels ?? {})} ${num(v)}`);
         } else {
-          for (const s of m.series.values()) out.push(`${name}${fmt(s.labels)} ${s.value}`);
+          for (const s of m.series.values()) out.push(`${name}${fmt(s.labels)} ${num(s.value)}`);
         }
       }
       return out.join("\n") + "\n";
     },
   };
+}
+
+/** Sample values as Prometheus spells them: +Inf, -Inf and NaN, not JavaScript's Infinity. */
+function num(v: number): string {
+  return v === Infinity ? "+Inf" : v === -Infinity ? "-Inf" : String(v);
 }
 
 function fmt(labels: Labels): string {

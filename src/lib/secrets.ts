@@ -20,11 +20,25 @@ const PREFIX = "v1.";
 export function resolveSecretKey(configured: string, dataDir: string): { key: string; generated: boolean; path?: string } {
   if (configured) return { key: configured, generated: false };
   const path = join(dataDir, "secret.key");
-  if (existsSync(path)) return { key: readFileSync(path, "utf8").trim(), generated: false, path };
+  if (existsSync(path)) return { key: readKeyFile(path), generated: false, path };
   mkdirSync(dataDir, { recursive: true });
   const key = randomSecret(32);
-  writeFileSync(path, key + "\n", { mode: 0o600, flag: "wx" });
+  try {
+    writeFileSync(path, key + "\n", { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    // Another process (a CLI command beside serve) wrote it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return { key: readKeyFile(path), generated: false, path };
+    throw new Error(`secrets: cannot write ${path}`, { cause: err });
+  }
   return { key, generated: true, path };
+}
+
+// An empty or truncated key file would silently encrypt everything under a
+// guessable key; refuse it, with the same rule as security.secret_key.
+function readKeyFile(path: string): string {
+  const key = readFileSync(path, "utf8").trim();
+  if (key.length < 32) throw new Error(`secrets: ${path} holds no usable key (fewer than 32 characters); restore it from a backup, or remove it only if nothing was encrypted yet`);
+  return key;
 }
 
 export async function createSecretBox(keyMaterial: string): Promise<SecretBox> {
@@ -63,8 +77,9 @@ export async function createSecretBox(keyMaterial: string): Promise<SecretBox> {
       return PREFIX + base64url(iv) + "." + base64url(ct);
     },
     async decrypt(sealed) {
-      const [v, iv, ct] = sealed.split(".");
-      if (`${v}.` !== PREFIX || !iv || !ct) throw new Error("secrets: not a sealed value");
+      const parts = sealed.split(".");
+      const [v, iv, ct] = parts;
+      if (parts.length !== 3 || `${v}.` !== PREFIX || !iv || !ct) throw new Error("secrets: not a sealed value");
       try {
         const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: Buffer.from(iv, "base64url") }, key, Buffer.from(ct, "base64url"));
         return new TextDecoder().decode(plain);

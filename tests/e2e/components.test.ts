@@ -184,7 +184,9 @@ describe("a list page built from the components", () => {
     const { page } = tab;
     const row = page.locator("table.data tbody tr").nth(2);
     const name = await row.locator("td").first().innerText();
-    await Promise.all([page.waitForURL("**/devices/dev-*"), row.locator("td").nth(5).click()]);
+    // Where a person would click: the middle of the Messages cell, far from the name's link.
+    const cell = (await row.locator("td").nth(5).boundingBox())!;
+    await Promise.all([page.waitForURL("**/devices/dev-*"), page.mouse.click(cell.x + cell.width / 2, cell.y + cell.height / 2)]);
     expect(await page.textContent("main h1")).toBe(name);
   });
 
@@ -230,7 +232,7 @@ describe("a list page built from the components", () => {
     expect(url.searchParams.get("sort")).toBe("messages");
     for (const n of await names(page)) expect(n).toStartWith("Pump 01");
 
-    await page.getByRole("textbox", { name: "Search devices" }).fill("no such pump");
+    await page.getByRole("searchbox", { name: "Search devices" }).fill("no such pump");
     await Promise.all([page.waitForURL(/q=no/), page.keyboard.press("Enter")]);
     expect(await page.locator("[data-empty]").innerText()).toContain("No devices match these filters");
     await Promise.all([page.waitForURL((u) => !u.searchParams.has("q")), page.getByRole("link", { name: "Clear filters" }).click()]);

@@ -11,14 +11,19 @@ export interface Agent {
 }
 
 export function agent(baseUrl: string): Agent {
-  const cookies = new Map<string, string>();
+  // Cookies are kept per host name, as browsers do (not per port).
+  const jars = new Map<string, Map<string, string>>();
+  const jar = (host: string) => jars.get(host) ?? (jars.set(host, new Map()), jars.get(host)!);
+  const cookies = jar(new URL(baseUrl).hostname);
   let csrf: string | undefined;
   const a: Agent = {
     cookies,
     async fetch(path, init = {}) {
+      const url = path.startsWith("http") ? path : baseUrl + path;
+      const cookies = jar(new URL(url).hostname);
       const headers = new Headers(init.headers);
       if (cookies.size) headers.set("cookie", [...cookies].map(([k, v]) => `${k}=${v}`).join("; "));
-      const res = await fetch(path.startsWith("http") ? path : baseUrl + path, { ...init, headers, redirect: "manual" });
+      const res = await fetch(url, { ...init, headers, redirect: "manual" });
       for (const line of res.headers.getSetCookie()) {
         const [pair, ...attrs] = line.split(";");
         const i = pair!.indexOf("=");

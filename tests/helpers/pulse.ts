@@ -51,7 +51,7 @@ export async function startPulse(opts: StartOptions = {}): Promise<TestPulse> {
   const pulse: TestPulse = {
     app,
     db,
-    url: listen ? `http://127.0.0.1:${app.ports.http}` : "http://pulse.test",
+    url: listen ? `http://${db.config["http.host"]}:${app.ports.http}` : "http://pulse.test",
     mqttPort: app.ports.mqtt,
     logs,
     banner,
@@ -65,3 +65,16 @@ export async function startPulse(opts: StartOptions = {}): Promise<TestPulse> {
 }
 
 export { manualClock };
+
+/** A port that was free a moment ago (for tests that must know the port before start, e.g. public_url). */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  const net = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, host, () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}

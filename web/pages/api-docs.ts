@@ -120,7 +120,7 @@ function renderOperation(o: Op): VNode {
                   <td><code>${p.name}</code>${p.required ? html` <span class="muted" title="required">required</span>` : null}</td>
                   <td>${p.in}</td>
                   <td>${p.schema?.type ?? ""}</td>
-                  <td>${p.description ?? ""}</td>
+                  <td>${inlineCode(p.description ?? "")}</td>
                 </tr>`,
             )}
           </tbody>
@@ -129,7 +129,7 @@ function renderOperation(o: Op): VNode {
     ${bodyTypes.length ? html`<p class="muted">Request body: ${bodyTypes.join(", ")}</p>` : null}
     <ul class="responses">
       ${Object.entries(op.responses ?? {}).map(
-        ([code, r]) => html`<li><code class=${`status-code ${code.startsWith("2") ? "tone-ok" : code.startsWith("4") || code.startsWith("5") ? "tone-bad" : ""}`}>${code}</code> ${r.description ?? ""}</li>`,
+        ([code, r]) => html`<li><code class=${`status-code ${code.startsWith("2") ? "tone-ok" : code.startsWith("4") || code.startsWith("5") ? "tone-bad" : ""}`}>${code}</code> ${inlineCode(r.description ?? "")}</li>`,
       )}
     </ul>
   </article>`;

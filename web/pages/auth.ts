@@ -23,9 +23,11 @@ import {
   type AuthorizationRequest,
 } from "../../src/auth/oidc/provider.ts";
 import { verifyIdTokenHint } from "../../src/auth/oidc/tokens.ts";
+import { beginFederatedSignIn, CALLBACK_PATH as FEDERATED_CALLBACK, completeFederatedSignIn, signInProviders, type FederatedState } from "../../src/auth/federation/service.ts";
 import { csrfToken, endSession, findSession, openSession } from "../../src/auth/sessions/service.ts";
 import { recordAudit } from "../../src/audit/service.ts";
 import { withSystem } from "../../src/db/scope.ts";
+import { contentSecurityPolicy } from "../../src/http/middleware/security-headers.ts";
 import type { HttpEnv } from "../../src/http/env.ts";
 import { AppError } from "../../src/lib/errors.ts";
 import { randomSecret } from "../../src/lib/ids.ts";
@@ -71,6 +73,7 @@ export function authPages(auth: Auth, assets: Assets): Hono<HttpEnv> {
   app.get("/oauth/authorize", async (c) => {
     const check = await checkAuthorizationRequest(auth.provider, c.req.query());
     if (!check.ok) return check.redirectTo ? c.redirect(check.redirectTo, 303) : authorizeErrorPage(c, check.error);
+    allowFormRedirect(c, check.req);
     const req = check.req;
     const idp = req.prompt === "login" ? undefined : await findSession(auth.sessions, "idp", getCookie(c, auth.cookies.idp));
     if (idp) return continueAuthorization(c, req, { id: idp.user_id, tenantId: idp.tenant_id, authTime: idp.created_at });
@@ -83,6 +86,7 @@ export function authPages(auth: Auth, assets: Assets): Hono<HttpEnv> {
     if (!(await formCsrfOk(c, form))) return signInForm(c, form, { error: "The form expired; please try again." }, 400);
     const check = await checkAuthorizationRequest(auth.provider, form);
     if (!check.ok) return check.redirectTo ? c.redirect(check.redirectTo, 303) : authorizeErrorPage(c, check.error);
+    allowFormRedirect(c, check.req);
     try {
       const user = await checkPassword(auth.throttle, form.username, form.password, { ip: c.get("ip"), requestId: c.get("requestId") });
       const tenantId = await defaultTenant(auth.throttle, user.id);
@@ -111,6 +115,7 @@ export function authPages(auth: Auth, assets: Assets): Hono<HttpEnv> {
     if (!(await formCsrfOk(c, form))) throw new AppError("forbidden", "the form expired; start again from the application");
     const check = await checkAuthorizationRequest(auth.provider, form);
     if (!check.ok) return check.redirectTo ? c.redirect(check.redirectTo, 303) : authorizeErrorPage(c, check.error);
+    allowFormRedirect(c, check.req);
     const idp = await findSession(auth.sessions, "idp", getCookie(c, auth.cookies.idp));
     if (!idp) return signInForm(c, form);
     if (form.decision !== "allow") {
@@ -230,8 +235,52 @@ export function authPages(auth: Auth, assets: Assets): Hono<HttpEnv> {
     );
   }
 
+  // Signing in through an upstream identity provider, then resuming the pending authorization.
+  app.get("/login/sso", async (c) => {
+    const tenant = c.req.query("tenant")?.trim() ?? "";
+    const resume = c.req.query("resume") ?? "";
+    const providers = tenant ? await signInProviders(auth.federation, tenant) : [];
+    return renderAuthPage(
+      c,
+      assets,
+      "Company sign-in",
+      html`<h1>Sign in with your company</h1>
+        <form method="get" action="/login/sso">
+          <input type="hidden" name="resume" value=${resume} />
+          <${Field} name="tenant" label="Company (tenant id)" value=${tenant} autofocus=${!tenant} hint="Ask your administrator if you do not know it." />
+          <div class="actions"><button class="btn" type="submit">Find my sign-in</button></div>
+        </form>
+        ${tenant && providers.length === 0 ? html`<div class="flash flash-info" role="status">No single sign-on is set up for ${tenant}. Sign in with a password instead.</div>` : null}
+        ${providers.length
+          ? html`<ul class="sso-list">
+              ${providers.map((p) => html`<li><a class="btn btn-primary" href=${`/login/sso/${p.slug}?resume=${encodeURIComponent(resume)}`}>Sign in with ${p.name}</a></li>`)}
+            </ul>`
+          : null}
+        <p><a href=${resume ? `/oauth/authorize?${resume}` : "/login"}>Back to password sign-in</a></p>`,
+    );
+  });
+
+  app.get("/login/sso/:slug", async (c) => {
+    const resume = c.req.query("resume") ?? "";
+    const { url, state } = await beginFederatedSignIn(auth.federation, c.req.param("slug"), resume);
+    cookie(c, auth.cookies.login + "_fed", await seal(auth.secrets, "federation", state), 600);
+    return c.redirect(url, 303);
+  });
+
+  app.get(FEDERATED_CALLBACK, async (c) => {
+    const st = await unseal<FederatedState>(auth.secrets, "federation", getCookie(c, auth.cookies.login + "_fed"));
+    deleteCookie(c, auth.cookies.login + "_fed", { path: "/", secure: auth.cookies.secure });
+    if (!st) return c.redirect("/login", 303);
+    const { userId, tenantId } = await completeFederatedSignIn(auth.federation, st, c.req.query(), { ip: c.get("ip"), requestId: c.get("requestId") });
+    const opened = await openSession(auth.sessions, { kind: "idp", userId, tenantId: tenantId ?? (await defaultTenant(auth.throttle, userId)), ip: c.get("ip"), userAgent: c.req.header("user-agent") });
+    cookie(c, auth.cookies.idp, opened.token, Math.floor(auth.sessions.lifetimeMs / 1000));
+    return c.redirect(st.resume ? `/oauth/authorize?${st.resume}` : "/login", 303);
+  });
+
   async function signInForm(c: Context<HttpEnv>, params: Record<string, string | undefined>, opts: { error?: string; username?: string } = {}, status = 200): Promise<Response> {
     const token = await formToken(c);
+    const resume = new URLSearchParams(pick(params)).toString();
+    const providers = await signInProviders(auth.federation);
     return renderAuthPage(
       c,
       assets,
@@ -247,9 +296,19 @@ export function authPages(auth: Auth, assets: Assets): Hono<HttpEnv> {
             <button class="btn btn-primary" type="submit">Sign in</button>
             <a href="/forgot-password">Forgot password?</a>
           </div>
-        </form>`,
+        </form>
+        <div class="sso">
+          ${providers.map((p) => html`<a class="btn" href=${`/login/sso/${p.slug}?resume=${encodeURIComponent(resume)}`}>Sign in with ${p.name}</a>`)}
+          <a href=${`/login/sso?resume=${encodeURIComponent(resume)}`}>Sign in with your company (SSO)</a>
+        </div>`,
       status,
     );
+  }
+
+  // The sign-in and consent forms end in a redirect to the client's (checked)
+  // redirect_uri; Chromium blocks it unless form-action allows that origin.
+  function allowFormRedirect(c: Context<HttpEnv>, req: AuthorizationRequest): void {
+    if (/^https?:\/\//i.test(req.redirectUri)) c.header("Content-Security-Policy", contentSecurityPolicy([new URL(req.redirectUri).origin]));
   }
 
   function authorizeErrorPage(c: Context<HttpEnv>, err: OAuthError): Response {

@@ -43,7 +43,7 @@ export function checkRedirectUri(field: string, uri: unknown): string {
   } catch {
     throw invalid(field, `${field}: must be an absolute URL`);
   }
-  const loopback = u.hostname === "127.0.0.1" || u.hostname === "[::1]" || u.hostname === "localhost";
+  const loopback = /^127\.\d+\.\d+\.\d+$/.test(u.hostname) || u.hostname === "[::1]" || u.hostname === "localhost";
   if (u.protocol !== "https:" && !(u.protocol === "http:" && loopback)) throw invalid(field, `${field}: must use https (http only on a loopback address)`);
   if (u.hash) throw invalid(field, `${field}: must not contain a fragment`);
   if (u.username || u.password) throw invalid(field, `${field}: must not contain credentials`);

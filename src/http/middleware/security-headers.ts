@@ -3,8 +3,13 @@
 
 import type { MiddlewareHandler } from "hono";
 
-export function securityHeaders(opts: { https: boolean }): MiddlewareHandler {
-  const csp = [
+/**
+ * The policy of every page. `formActions` widens form-action by a few origins:
+ * the OpenID provider's sign-in and consent forms end in a redirect to the
+ * client, and Chromium applies form-action to that redirect too.
+ */
+export function contentSecurityPolicy(formActions: string[] = []): string {
+  return [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
@@ -13,9 +18,13 @@ export function securityHeaders(opts: { https: boolean }): MiddlewareHandler {
     "font-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",
-    "form-action 'self'",
+    ["form-action 'self'", ...formActions].join(" "),
     "frame-ancestors 'none'",
   ].join("; ");
+}
+
+export function securityHeaders(opts: { https: boolean }): MiddlewareHandler {
+  const csp = contentSecurityPolicy();
   return async (c, next) => {
     await next();
     c.header("X-Content-Type-Options", "nosniff");

@@ -1,0 +1,122 @@
+// Signing in to Pulse through a company's own OpenID provider. The company's
+// provider here is a second Pulse (it is a certified-shape OpenID provider),
+// on another loopback address so the two keep separate cookies, as two hosts would.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createClient } from "../../src/auth/oidc/clients.ts";
+import { createUser } from "../../src/auth/users/service.ts";
+import { mapClaims } from "../../src/auth/federation/service.ts";
+import { createTenant } from "../../src/tenants/service.ts";
+import { withSystem } from "../../src/db/scope.ts";
+import { agent, formFields, signedIn } from "../helpers/agent.ts";
+import { PASSWORDS, platformAdmin, seedCast } from "../helpers/cast.ts";
+import { freePort, startPulse, type TestPulse } from "../helpers/pulse.ts";
+
+describe("federated sign-in through an upstream OpenID provider", () => {
+  let upstream: TestPulse; // the company's identity provider
+  let pulse: TestPulse; // the Pulse people sign in to
+  let clientId: string;
+  let clientSecret: string;
+
+  beforeAll(async () => {
+    const upPort = await freePort("127.0.0.1");
+    upstream = await startPulse({ config: { "http.port": upPort, public_url: `http://127.0.0.1:${upPort}` } });
+    const port = await freePort("127.0.0.2");
+    pulse = await startPulse({ config: { "http.host": "127.0.0.2", "http.port": port, public_url: `http://127.0.0.2:${port}` } });
+    await seedCast(pulse.app);
+
+    // Upstream: the company "initech" with its engineer uma, and Pulse registered as a confidential client.
+    const deps = { db: upstream.app.db, clock: upstream.app.clock };
+    await createTenant(deps, platformAdmin, { id: "initech", name: "Initech" });
+    await createUser(deps, platformAdmin, { username: "uma", email: "uma@initech.test", name: "Uma Engineer", password: "initech-printer-jam-again", tenant: { id: "initech", role: "tenant-admin" } });
+    const reg = await createClient(deps, { ...platformAdmin, tenantId: "initech" }, { name: "Pulse at Acme", redirectUris: [`${pulse.url}/auth/federated/callback`], confidential: true });
+    clientId = reg.client.id;
+    clientSecret = reg.secret!;
+  });
+  afterAll(async () => {
+    await pulse?.stop();
+    await upstream?.stop();
+  });
+
+  test("the operator-admin adds the provider; an unreachable issuer is refused naming the field", async () => {
+    const admin = await signedIn(pulse.url, "admin", PASSWORDS.admin);
+    const bad = await admin.send("/api/v1/identity-providers", {
+      method: "POST",
+      body: JSON.stringify({ scope: "platform", slug: "nowhere", name: "Nowhere", issuer: "http://127.0.0.1:9", client_id: "x" }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { field: string } }).error.field).toBe("issuer");
+
+    const res = await admin.send("/api/v1/identity-providers", {
+      method: "POST",
+      body: JSON.stringify({
+        scope: "platform",
+        slug: "initech",
+        name: "Initech SSO",
+        issuer: upstream.url,
+        client_id: clientId,
+        client_secret: clientSecret,
+        // Initech's engineers become acme customers; initech's tenant-admins acme tenant-admins.
+        mappings: [
+          { claim: "role", equals: "tenant-admin", tenant: "acme", role: "tenant-admin" },
+          { claim: "tenant_id", equals: "initech", tenant: "acme", role: "customer" },
+        ],
+      }),
+    });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { has_client_secret: boolean; client_secret?: string };
+    expect(body.has_client_secret).toBe(true);
+    expect(body.client_secret).toBeUndefined();
+  });
+
+  test("uma signs in with Initech SSO and lands in acme as tenant-admin, created just in time", async () => {
+    const uma = agent(pulse.url);
+    // The sign-in page offers the provider.
+    let res = await uma.fetch("/login?next=/");
+    res = await uma.fetch(res.headers.get("location")!);
+    const page = await res.text();
+    expect(page).toContain("Sign in with Initech SSO");
+    const ssoHref = /href="(\/login\/sso\/initech\?resume=[^"]+)"/.exec(page)![1]!.replaceAll("&amp;", "&");
+
+    // Off to the company's provider, which asks for uma's password and her consent.
+    res = await uma.fetch(ssoHref);
+    expect(res.status).toBe(303);
+    const upstreamAuthorize = res.headers.get("location")!;
+    expect(upstreamAuthorize.startsWith(`${upstream.url}/oauth/authorize?`)).toBe(true);
+    res = await uma.fetch(upstreamAuthorize);
+    const form = formFields(await res.text());
+    res = await uma.fetch(`${upstream.url}/oauth/authorize`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ ...form, username: "uma", password: "initech-printer-jam-again" }).toString(),
+    });
+    expect(res.status).toBe(200); // consent: Pulse is a third-party client of Initech
+    const consent = formFields(await res.text());
+    res = await uma.fetch(`${upstream.url}/oauth/consent`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ ...consent, decision: "allow" }).toString(),
+    });
+    expect(res.headers.get("location")!.startsWith(`${pulse.url}/auth/federated/callback?`)).toBe(true);
+
+    // Back at Pulse: the code is exchanged, uma exists now, and the original sign-in resumes.
+    res = await uma.fetch(res.headers.get("location")!);
+    expect(res.headers.get("location")!.startsWith("/oauth/authorize?")).toBe(true);
+    res = await uma.fetch(res.headers.get("location")!);
+    res = await uma.fetch(res.headers.get("location")!); // /auth/callback
+    expect(res.status).toBe(303);
+    const me = (await (await uma.fetch("/api/v1/me")).json()) as { name: string; tenant_id: string; role: string };
+    expect(me).toMatchObject({ name: "uma", tenant_id: "acme", role: "tenant-admin" });
+
+    const audit = await withSystem(pulse.app.db, (tx) => tx.query<{ action: string }>("select action from audit_log where actor_name = 'uma' order by id"));
+    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(["user.created_jit", "auth.login"]));
+  });
+
+  test("claims map by the first matching rule; a tenant provider falls back to its default role", () => {
+    const platform = { tenant_id: null, default_role: null, mappings: [{ claim: "groups", equals: "ops", tenant: "acme", role: "tenant-admin" as const }, { claim: "groups", equals: "noc", platform_role: "operator" as const }] };
+    expect(mapClaims(platform, { groups: ["dev", "ops"] })).toEqual({ tenant: { id: "acme", role: "tenant-admin" } });
+    expect(mapClaims(platform, { groups: ["noc"] })).toEqual({ platformRole: "operator" });
+    expect(mapClaims(platform, { groups: ["dev"] })).toEqual({});
+    expect(mapClaims({ tenant_id: "globex", default_role: "customer", mappings: [] }, {})).toEqual({ tenant: { id: "globex", role: "customer" } });
+  });
+});
