@@ -35,6 +35,13 @@ import { usersApi } from "./auth/users/api.ts";
 import { createMailer } from "./notify/mailer.ts";
 import { tenantsApi } from "./tenants/api.ts";
 import { purgeTenants } from "./tenants/service.ts";
+import { DEVICES_CHANNEL } from "./db/bus.ts";
+import { createGate } from "./ingest/accept.ts";
+import { ingestRoutes } from "./ingest/http.ts";
+import { attachMqttIngest } from "./ingest/mqtt.ts";
+import { createQuarantine, pruneQuarantine } from "./ingest/quarantine.ts";
+import { createRegistry } from "./ingest/registry.ts";
+import { createWriter } from "./ingest/writer.ts";
 import { getStatus } from "./system/service.ts";
 import { loadAssets, type Assets } from "../web/assets.ts";
 import { buildWeb } from "../web/app.ts";
@@ -59,6 +66,7 @@ export interface App {
   readonly metrics: Metrics;
   readonly secrets: SecretBox;
   readonly auth: Auth;
+  readonly ingest: { writer: ReturnType<typeof createWriter>; quarantine: ReturnType<typeof createQuarantine>; registry: ReturnType<typeof createRegistry> };
   /** The hono app: tests call app.http.request() without a socket. */
   readonly http: Hono<HttpEnv>;
   readonly openapi: () => unknown;
@@ -99,6 +107,35 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const mailer = createMailer(config);
   const auth = createAuth({ config, db, clock, log, secrets, mailer, publicUrl: url });
 
+  // Ingest: registry cache → gate → writer (→ database), rejections → quarantine.
+  const registry = createRegistry({ db, now: () => clock.now().getTime() });
+  const unlistenDevices = await db.listen(DEVICES_CHANNEL, (payload) => {
+    const [tenantId, deviceId] = payload.split("/");
+    if (tenantId) registry.invalidate(tenantId, deviceId);
+  });
+  const quarantine = createQuarantine({ db, log, metrics, flushMs: 1000 });
+  const writer = createWriter({
+    db,
+    log,
+    metrics,
+    maxQueue: config["ingest.queue_max"],
+    batchRows: config["ingest.batch_rows"],
+    flushMs: config["ingest.flush_ms"],
+    onPoison: (m, err) =>
+      quarantine.reject({ tenantId: m.env.tenantId, deviceId: m.env.deviceId, reason: "INVALID_METRIC", detail: `the database refused it: ${err.message}`, transport: "mqtt", payload: JSON.stringify(m.env.metrics), time: clock.now() }),
+  });
+  const gate = createGate({ registry, writer, quarantine, clock, metrics, ratePerSecond: config["ingest.device_rate_per_second"], rateBurst: config["ingest.device_rate_burst"] });
+  const ingestHttp = ingestRoutes({
+    gate,
+    writer,
+    clock,
+    maxMessageBytes: config["ingest.max_message_bytes"],
+    maxBatchMessages: config["ingest.max_batch_messages"],
+    maxBatchBytes: config["ingest.max_batch_bytes"],
+    retryAfterSeconds: 1,
+    ratePerSecond: config["ingest.device_rate_per_second"],
+  });
+
   const assets = deps.assets ?? (await loadAssets());
   const status = () => getStatus({ db, dbInfo, startedAt, now: clock.now() });
   let openapiDoc: () => unknown = () => ({});
@@ -134,7 +171,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ["/", oauthClientsApi(auth)],
       ["/", identityProvidersApi(auth)],
     ],
-    routes: [oidcRoutes(auth)],
+    routes: [oidcRoutes(auth), ingestHttp],
     web,
     assets,
     errorPage,
@@ -142,6 +179,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
   openapiDoc = openapi;
 
   const jobs: Job[] = [
+    {
+      name: "quarantine-prune",
+      leaderOnly: true,
+      cron: "0 */10 * * * *",
+      run: async () => {
+        await pruneQuarantine(db);
+      },
+    },
     {
       name: "auth-cleanup",
       leaderOnly: true,
@@ -196,6 +241,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
     // Intake first, so nothing new arrives while the rest winds down.
     await listener?.stop().catch((err) => log.error("http: stop failed", { error: err }));
     await broker?.close().catch((err) => log.error("mqtt: stop failed", { error: err }));
+    // Everything accepted is written (and acknowledged) before the workers and the database go.
+    await writer.stop();
+    await quarantine.stop();
+    await unlistenDevices().catch(() => {});
     await scheduler?.stop();
     await leader?.stop();
     await control?.stop().catch(() => {});
@@ -215,6 +264,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     metrics,
     secrets,
     auth,
+    ingest: { writer, quarantine, registry },
     http,
     openapi,
     ports,
@@ -231,6 +281,18 @@ export async function createApp(deps: AppDeps): Promise<App> {
             connectTimeoutMs: config["mqtt.connect_timeout_seconds"] * 1000,
             log,
             metrics,
+            configure: (aedes) =>
+              attachMqttIngest(aedes, {
+                gate,
+                registry,
+                writer,
+                clock,
+                log,
+                metrics,
+                maxMessageBytes: config["ingest.max_message_bytes"],
+                allowEnvelopeAuth: config["mqtt.allow_envelope_auth"],
+                maxConnectionsPerTenant: config["mqtt.max_connections_per_tenant"],
+              }),
           });
           ports.mqtt = broker.port;
         }

@@ -42,6 +42,17 @@ export const CONFIG_KEYS = {
   "mqtt.connect_timeout_seconds": { kind: { type: "int", min: 1, max: 300 }, default: 30, doc: "A client that has not sent CONNECT by then is dropped." },
   "mqtt.allow_envelope_auth": { kind: { type: "bool" }, default: true, doc: "Accept connections without credentials that put the provision token in each message (PROTOCOL.md)." },
 
+  "mqtt.max_connections_per_tenant": { kind: { type: "int", min: 1, max: 10_000_000 }, default: 100_000, doc: "Most MQTT connections one tenant's devices may hold open." },
+
+  "ingest.max_message_bytes": { kind: { type: "int", min: 256, max: 1024 * 1024 }, default: 8192, doc: "Largest device message accepted (PAYLOAD_TOO_LARGE above)." },
+  "ingest.max_batch_messages": { kind: { type: "int", min: 1, max: 100_000 }, default: 5000, doc: "Most messages in one POST /ingest/v1/batch." },
+  "ingest.max_batch_bytes": { kind: { type: "int", min: 1024, max: 256 * 1024 * 1024 }, default: 8 * 1024 * 1024, doc: "Largest batch body." },
+  "ingest.queue_max": { kind: { type: "int", min: 100, max: 10_000_000 }, default: 200_000, doc: "Messages held in memory waiting to be written; when full, HTTP answers 503 and MQTT stops reading." },
+  "ingest.batch_rows": { kind: { type: "int", min: 1, max: 100_000 }, default: 5000, doc: "A batch is written once this many messages wait…" },
+  "ingest.flush_ms": { kind: { type: "int", min: 5, max: 10_000 }, default: 100, doc: "…or once the oldest has waited this long." },
+  "ingest.device_rate_per_second": { kind: { type: "int", min: 0, max: 1_000_000 }, default: 50, doc: "Messages a second one device may send on average (RATE_LIMITED above); 0 = unlimited." },
+  "ingest.device_rate_burst": { kind: { type: "int", min: 1, max: 1_000_000 }, default: 200, doc: "Messages one device may send in a burst." },
+
   "database.url": { kind: { type: "url", protocols: ["postgres:", "postgresql:"] }, default: "", secret: true, doc: "Postgres 15+ (or TimescaleDB) URL. Empty: embedded PGlite in data_dir." },
   "database.pool_max": { kind: { type: "int", min: 1, max: 200 }, default: 10, doc: "Most connections Pulse opens to Postgres." },
   "database.statement_timeout_ms": { kind: { type: "int", min: 0, max: 3_600_000 }, default: 30_000, doc: "Longest a single statement may run (0 = no limit)." },

@@ -21,7 +21,8 @@ const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 // session and carry their own double-submit token instead.
 const OWN_FORM_TOKEN = /^\/(oauth\/|auth\/|logout$|forgot-password$|invite\/|reset-password\/)/;
 // Paths that never need or record authentication.
-const PUBLIC = /^\/(healthz|readyz|metrics|assets\/|favicon)/;
+// Devices authenticate to /ingest with provision tokens, checked by ingest itself.
+const PUBLIC = /^\/(healthz|readyz|metrics|assets\/|favicon|ingest\/)/;
 
 export function authenticate(auth: Auth): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {

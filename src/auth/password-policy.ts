@@ -36,7 +36,20 @@ function isCommon(lower: string): boolean {
   const core = lower.replace(/^[\d\W_]+|[\d\W_]+$/g, "");
   if (core.length < 4) return isSequence(lower);
   const plain = [...core].map((c) => LEET[c] ?? c).join("");
-  return COMMON.has(core) || COMMON.has(plain) || isSequence(lower);
+  if (COMMON.has(core) || COMMON.has(plain) || isSequence(lower)) return true;
+  // One common word said twice is still that word: "dragon2024dragon", "monkeymonkey1", "abc123abc123".
+  const unit = repeatedUnit(lower) ?? repeatedUnit(core);
+  if (unit && unit.length >= 3 && isCommon(unit)) return true;
+  const words = lower.split(/[^a-z]+/).filter(Boolean);
+  return words.length >= 2 && words.every((w) => w === words[0]) && isCommon(words[0]!);
+}
+
+/** The shortest piece that s is two or more copies of, if any. */
+function repeatedUnit(s: string): string | undefined {
+  for (let n = 1; n <= s.length / 2; n++) {
+    if (s.length % n === 0 && s.slice(0, n).repeat(s.length / n) === s) return s.slice(0, n);
+  }
+  return undefined;
 }
 
 /** 1234567890…, qwertyuiop…, abcdefgh… and their reverses. */

@@ -64,7 +64,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
       stats.queries++;
       stats.inflight++;
       try {
-        return (await runner.unsafe(text, (params ?? []) as never[], { prepare: true })) as unknown as T[];
+        return (await runner.unsafe(text, (params ?? []).map(arrayParam) as never[], { prepare: true })) as unknown as T[];
       } catch (err) {
         stats.errors++;
         throw err;
@@ -148,6 +148,22 @@ function makeOrm(runner: Runner, options: Client["options"]): Orm {
     unsafe: (...args: Parameters<Client["unsafe"]>) => runner.unsafe(...args),
   };
   return drizzle(standIn as unknown as Client, { schema }) as unknown as Orm;
+}
+
+/**
+ * postgres.js types a JS array by its first element, not as an array, so the
+ * server refuses `$1::timestamptz[]`. Arrays go as Postgres array literals
+ * (text), which the statement's cast turns into the right array type.
+ */
+function arrayParam(v: unknown): unknown {
+  if (!Array.isArray(v)) return v;
+  return "{" + v.map(arrayElement).join(",") + "}";
+}
+
+function arrayElement(v: unknown): string {
+  if (v === null || v === undefined) return "NULL";
+  const s = v instanceof Date ? v.toISOString() : typeof v === "object" ? JSON.stringify(v) : String(v);
+  return '"' + s.replace(/[\\"]/g, "\\$&") + '"';
 }
 
 /** COPY text format: tab-separated, \N for null, backslash escapes. */

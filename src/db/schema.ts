@@ -3,7 +3,7 @@
 // database. Timestamps use mode "date" everywhere (the drivers return Dates).
 
 import { sql } from "drizzle-orm";
-import { boolean, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -41,7 +41,7 @@ export const users = pgTable(
     passwordChangedAt: tstz("password_changed_at"),
     lastLoginAt: tstz("last_login_at"),
   },
-  (t) => [uniqueIndex("users_username_key").on(sql`lower(${t.username})`), uniqueIndex("users_email_key").on(sql`lower(${t.email})`)],
+  (t) => [uniqueIndex("users_username_key").on(sql`lower(${t.username})`), uniqueIndex("users_email_key").on(sql`lower(${t.email})`).where(sql`${t.email} is not null`)],
 );
 
 export const tenantMemberships = pgTable(
@@ -64,4 +64,198 @@ export const telemetry = pgTable(
     metrics: jsonb("metrics").notNull().$type<Record<string, number | boolean | string>>(),
   },
   (t) => [index("telemetry_device_time_idx").on(t.tenantId, t.deviceId, t.time.desc())],
+);
+
+// 0003: identity (OpenID provider, sessions, API keys, invites, audit log).
+
+export const signingKeys = pgTable("signing_keys", {
+  kid: text("kid").primaryKey(),
+  alg: text("alg").notNull().default("ES256"),
+  privateJwk: text("private_jwk").notNull(),
+  publicJwk: jsonb("public_jwk").notNull().$type<Record<string, unknown>>(),
+  createdAt: tstz("created_at").notNull().defaultNow(),
+  retiredAt: tstz("retired_at"),
+  expiresAt: tstz("expires_at"),
+});
+
+export const oauthClients = pgTable(
+  "oauth_clients",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    firstParty: boolean("first_party").notNull().default(false),
+    secretHash: text("secret_hash"),
+    redirectUris: text("redirect_uris").array().notNull().default(sql`'{}'`),
+    postLogoutRedirectUris: text("post_logout_redirect_uris").array().notNull().default(sql`'{}'`),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    revokedAt: tstz("revoked_at"),
+  },
+  (t) => [index("oauth_clients_tenant_idx").on(t.tenantId)],
+);
+
+export const oauthCodes = pgTable("oauth_codes", {
+  codeHash: text("code_hash").primaryKey(),
+  clientId: text("client_id").notNull().references(() => oauthClients.id, { onDelete: "cascade" }),
+  userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+  tenantId: text("tenant_id").references(() => tenants.id, { onDelete: "cascade" }),
+  redirectUri: text("redirect_uri").notNull(),
+  codeChallenge: text("code_challenge").notNull(),
+  scope: text("scope").notNull(),
+  nonce: text("nonce"),
+  authTime: tstz("auth_time").notNull(),
+  createdAt: tstz("created_at").notNull().defaultNow(),
+  expiresAt: tstz("expires_at").notNull(),
+  usedAt: tstz("used_at"),
+  refreshFamily: uuid("refresh_family"),
+});
+
+export const oauthRefreshTokens = pgTable(
+  "oauth_refresh_tokens",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tokenHash: text("token_hash").notNull().unique("oauth_refresh_tokens_token_hash_key"),
+    familyId: uuid("family_id").notNull(),
+    clientId: text("client_id").notNull().references(() => oauthClients.id, { onDelete: "cascade" }),
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    tenantId: text("tenant_id").references(() => tenants.id, { onDelete: "cascade" }),
+    scope: text("scope").notNull(),
+    authTime: tstz("auth_time").notNull(),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    expiresAt: tstz("expires_at").notNull(),
+    rotatedAt: tstz("rotated_at"),
+    revokedAt: tstz("revoked_at"),
+  },
+  (t) => [index("oauth_refresh_tokens_family_idx").on(t.familyId)],
+);
+
+export const oauthConsents = pgTable(
+  "oauth_consents",
+  {
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    clientId: text("client_id").notNull().references(() => oauthClients.id, { onDelete: "cascade" }),
+    scope: text("scope").notNull(),
+    grantedAt: tstz("granted_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.clientId] })],
+);
+
+export const sessions = pgTable(
+  "sessions",
+  {
+    idHash: text("id_hash").primaryKey(),
+    kind: text("kind", { enum: ["idp", "app"] }).notNull().default("app"),
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    tenantId: text("tenant_id").references(() => tenants.id, { onDelete: "set null" }),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    lastSeenAt: tstz("last_seen_at").notNull().defaultNow(),
+    expiresAt: tstz("expires_at").notNull(),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    revokedAt: tstz("revoked_at"),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    prefix: text("prefix").notNull().unique("api_keys_prefix_key"),
+    secretHash: text("secret_hash").notNull(),
+    role: text("role", { enum: ["customer", "tenant-admin"] }).notNull(),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    expiresAt: tstz("expires_at"),
+    lastUsedAt: tstz("last_used_at"),
+    revokedAt: tstz("revoked_at"),
+  },
+  (t) => [index("api_keys_tenant_idx").on(t.tenantId)],
+);
+
+export const invites = pgTable(
+  "invites",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    role: text("role", { enum: ["customer", "tenant-admin"] }).notNull(),
+    invitedBy: uuid("invited_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    expiresAt: tstz("expires_at").notNull(),
+    acceptedAt: tstz("accepted_at"),
+    revokedAt: tstz("revoked_at"),
+  },
+  (t) => [index("invites_tenant_idx").on(t.tenantId)],
+);
+
+export const passwordResets = pgTable("password_resets", {
+  tokenHash: text("token_hash").primaryKey(),
+  userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+  createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+  createdAt: tstz("created_at").notNull().defaultNow(),
+  expiresAt: tstz("expires_at").notNull(),
+  usedAt: tstz("used_at"),
+});
+
+export const loginThrottle = pgTable("login_throttle", {
+  key: text("key").primaryKey(),
+  failures: integer("failures").notNull().default(0),
+  windowStart: tstz("window_start").notNull().defaultNow(),
+  lockedUntil: tstz("locked_until"),
+});
+
+export const identityProviders = pgTable(
+  "identity_providers",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: text("tenant_id").references(() => tenants.id, { onDelete: "cascade" }),
+    slug: text("slug").notNull(),
+    name: text("name").notNull(),
+    issuer: text("issuer").notNull(),
+    clientId: text("client_id").notNull(),
+    clientSecret: text("client_secret"),
+    scopes: text("scopes").notNull().default("openid profile email"),
+    mappings: jsonb("mappings").notNull().default([]).$type<Array<Record<string, string>>>(),
+    defaultRole: text("default_role", { enum: ["customer", "tenant-admin"] }),
+    jit: boolean("jit").notNull().default(true),
+    enabled: boolean("enabled").notNull().default(true),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("identity_providers_slug_key").on(t.slug)],
+);
+
+export const federatedIdentities = pgTable(
+  "federated_identities",
+  {
+    providerId: uuid("provider_id").notNull().references(() => identityProviders.id, { onDelete: "cascade" }),
+    subject: text("subject").notNull(),
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    lastLoginAt: tstz("last_login_at"),
+  },
+  (t) => [primaryKey({ columns: [t.providerId, t.subject] })],
+);
+
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    time: tstz("time").notNull().defaultNow(),
+    tenantId: text("tenant_id"),
+    actorKind: text("actor_kind").notNull(),
+    actorId: text("actor_id"),
+    actorName: text("actor_name").notNull(),
+    action: text("action").notNull(),
+    targetKind: text("target_kind"),
+    targetId: text("target_id"),
+    ip: text("ip"),
+    requestId: text("request_id"),
+    details: jsonb("details").notNull().default({}).$type<Record<string, unknown>>(),
+  },
+  (t) => [index("audit_log_tenant_time_idx").on(t.tenantId, t.time.desc()), index("audit_log_time_idx").on(t.time.desc())],
 );

@@ -1,17 +1,13 @@
 // The embedded MQTT broker (aedes) and its TCP listener. Device
-// authentication, topic ACLs and ingest are wired in by the ingest layer
-// (PROTOCOL.md); until a device registry exists every CONNECT is refused, so
-// an exposed broker never accepts data it cannot attribute.
+// authentication, topic ACLs and ingest are attached by the caller
+// (ingest/mqtt.ts) before the listener opens, so no client is ever served
+// by a broker without them.
 
-import { Aedes, type Client } from "aedes";
+import { Aedes } from "aedes";
 import net from "node:net";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { listenError } from "../lib/listen.ts";
-
-export interface BrokerHooks {
-  authenticate?: (client: Client, username: string | undefined, password: Buffer | undefined) => Promise<boolean>;
-}
 
 export interface Broker {
   readonly aedes: Aedes;
@@ -26,7 +22,8 @@ export interface BrokerOptions {
   connectTimeoutMs: number;
   log: Logger;
   metrics: Metrics;
-  hooks?: BrokerHooks;
+  /** Install authentication and authorization on the broker (called before listening). */
+  configure: (aedes: Aedes) => void;
 }
 
 export async function startBroker(opts: BrokerOptions): Promise<Broker> {
@@ -36,21 +33,13 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const connects = metrics.counter("pulse_mqtt_connects_total", "MQTT CONNECT attempts by result.");
   metrics.collect("pulse_mqtt_connections", "Open MQTT client connections.", () => connected);
 
-  aedes.authenticate = (client, username, password, done) => {
-    const check = opts.hooks?.authenticate ?? (async () => false);
-    check(client, username, password).then(
-      (ok) => {
-        connects.inc({ result: ok ? "accepted" : "refused" });
-        if (ok) return done(null, true);
-        const err = Object.assign(new Error("not authorized"), { returnCode: 5 });
-        done(err as never, false);
-      },
-      (err) => {
-        log.error("mqtt: authentication failed", { error: err });
-        done(Object.assign(new Error("server unavailable"), { returnCode: 3 }) as never, false);
-      },
-    );
-  };
+  opts.configure(aedes);
+  const authenticate = aedes.authenticate;
+  aedes.authenticate = (client, username, password, done) =>
+    authenticate.call(aedes, client, username, password, (err, ok) => {
+      connects.inc({ result: ok ? "accepted" : "refused" });
+      done(err, ok);
+    });
   aedes.on("client", () => connected++);
   aedes.on("clientDisconnect", () => connected--);
 

@@ -21,7 +21,7 @@ export interface Job {
 }
 
 export interface Scheduler {
-  /** Run a job now, waiting for it (tests, CLI). */
+  /** Run a job now (or join the run in progress), waiting for it; rejects when the run fails (tests, CLI). */
   runNow(name: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -32,17 +32,25 @@ export function startScheduler(opts: { jobs: Job[]; leader: Leader; log: Logger;
   const duration = metrics.histogram("pulse_job_duration_seconds", "Time a scheduled job run takes.");
   const running = new Map<string, Promise<void>>();
 
+  for (const job of opts.jobs) {
+    if (!job.cron && !job.everySeconds) throw new Error(`jobs: ${job.name} needs everySeconds or cron`);
+  }
+
+  /** Start the job unless it is running; either way, the run's outcome (runNow rethrows a failure). */
   const execute = (job: Job): Promise<void> => {
     const inFlight = running.get(job.name);
     if (inFlight) return inFlight;
     const started = performance.now();
-    const p = job
-      .run()
+    const p = Promise.resolve()
+      .then(() => job.run()) // a run() that throws before its first await is a failure like any other
       .then(
-        () => runs.inc({ job: job.name, result: "ok" }),
+        () => {
+          runs.inc({ job: job.name, result: "ok" });
+        },
         (err) => {
           runs.inc({ job: job.name, result: "error" });
           log.error("job failed", { job: job.name, error: err });
+          throw err;
         },
       )
       .finally(() => {
@@ -50,6 +58,7 @@ export function startScheduler(opts: { jobs: Job[]; leader: Leader; log: Logger;
         running.delete(job.name);
       });
     running.set(job.name, p);
+    p.catch(() => {}); // scheduled runs: logged and counted above, retried at the next tick
     return p;
   };
 
@@ -64,7 +73,7 @@ export function startScheduler(opts: { jobs: Job[]; leader: Leader; log: Logger;
   });
   let stopped = false;
   for (const job of opts.jobs.filter((j) => j.runAtStart)) {
-    if (job.leaderOnly) void leader.elected().then(() => (stopped ? undefined : execute(job)));
+    if (job.leaderOnly) void leader.elected().then(() => (stopped ? undefined : execute(job))).catch(() => {});
     else void execute(job);
   }
 

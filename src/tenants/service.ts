@@ -5,6 +5,7 @@
 import { recordAuditIn } from "../audit/service.ts";
 import type { Db } from "../db/db.ts";
 import { withCrossTenantRead, withSystem } from "../db/scope.ts";
+import { DEVICES_CHANNEL, notifyChange } from "../db/bus.ts";
 import type { Clock } from "../lib/clock.ts";
 import { can, requirePermission, type Caller } from "../lib/ctx.ts";
 import { AppError, conflict, notFound } from "../lib/errors.ts";
@@ -123,6 +124,8 @@ export async function changeTenantStatus(deps: TenantDeps, caller: Caller, id: s
             ? { status: "DELETED" as const, deleted_at: now, purge_after: new Date(now.getTime() + DELETE_GRACE_DAYS * 86_400_000) }
             : { status: (row.suspended_at ? "SUSPENDED" : "ACTIVE") as TenantRow["status"], deleted_at: null, purge_after: null };
     const updated = (await updateTenant(tx, id, patch, now))!;
+    // Ingest caches the tenant's status: every node drops it at commit.
+    await notifyChange(tx, DEVICES_CHANNEL, id);
     await recordAuditIn(tx, deps.clock, audit(caller, id, `tenant.${transition === "delete" ? "deleted" : transition === "restore" ? "restored" : transition === "suspend" ? "suspended" : "resumed"}`));
     return toTenant(updated);
   });

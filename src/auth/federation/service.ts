@@ -144,7 +144,8 @@ export async function createProvider(deps: FederationDeps, caller: Caller, input
     client_secret: typeof input.clientSecret === "string" && input.clientSecret ? await deps.secrets.encrypt(input.clientSecret) : null,
     scopes: typeof input.scopes === "string" && input.scopes.trim() ? input.scopes.trim() : "openid profile email",
     mappings: checkMappings(input.mappings, platform),
-    default_role: input.defaultRole === undefined || input.defaultRole === null ? (platform ? null : "customer") : (checkRole(input.defaultRole, platform) as TenantRole | null),
+    // Omitted: tenant providers default to customer. Explicit null: no default, only the rules grant roles.
+    default_role: input.defaultRole === undefined ? (platform ? null : "customer") : input.defaultRole === null ? null : (checkRole(input.defaultRole, platform) as TenantRole | null),
     jit: input.jit !== false,
     enabled: input.enabled !== false,
     now: deps.clock.now(),

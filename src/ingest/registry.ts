@@ -1,0 +1,108 @@
+// What ingest needs to know about a device on every message — does it exist,
+// is it revoked, which site, which tokens are valid, is its tenant active —
+// cached in memory so the hot path does no queries. Entries are dropped when
+// the registry changes (LISTEN/NOTIFY on every node) and expire after a
+// minute regardless; unknown devices are remembered briefly too, so a flood
+// from an unregistered device costs one query every few seconds.
+
+import type { Db } from "../db/db.ts";
+import { withSystem } from "../db/scope.ts";
+import { sha256Hex } from "../lib/ids.ts";
+
+export interface DeviceAuth {
+  tenantId: string;
+  deviceId: string;
+  tenantStatus: "ACTIVE" | "SUSPENDED" | "DELETED";
+  /** undefined when the tenant exists but the device does not. */
+  device?: {
+    status: "ACTIVE" | "PENDING" | "REVOKED";
+    siteId: string;
+    /** Beyond the tenant's device limit (the newest devices are). */
+    overLimit: boolean;
+    tokens: Array<{ id: string; hash: string; expiresAt: number | null }>;
+  };
+}
+
+const TTL_MS = 60_000;
+const NEGATIVE_TTL_MS = 5_000;
+
+export interface Registry {
+  /** undefined: no such tenant. */
+  get(tenantId: string, deviceId: string): Promise<DeviceAuth | undefined>;
+  /** Drop cached entries of one device, or of a whole tenant. */
+  invalidate(tenantId: string, deviceId?: string): void;
+  size(): number;
+}
+
+/** The id of the device's token that matches, if any is valid now. */
+export function matchToken(auth: DeviceAuth, token: string, nowMs: number): string | undefined {
+  const d = auth.device;
+  if (!d || d.tokens.length === 0) return undefined;
+  const hash = sha256Hex(token);
+  return d.tokens.find((t) => t.hash === hash && (t.expiresAt === null || t.expiresAt > nowMs))?.id;
+}
+
+interface Row {
+  tenant_status: DeviceAuth["tenantStatus"];
+  device_status: "ACTIVE" | "PENDING" | "REVOKED" | null;
+  site_id: string | null;
+  over_limit: boolean | null;
+  tokens: Array<{ id: string; hash: string; expires_at: string | null }> | null;
+}
+
+export function createRegistry(deps: { db: Db; now: () => number }): Registry {
+  const cache = new Map<string, { value: DeviceAuth | undefined; until: number }>();
+  const inflight = new Map<string, Promise<DeviceAuth | undefined>>();
+
+  const load = async (tenantId: string, deviceId: string): Promise<DeviceAuth | undefined> => {
+    const [row] = await withSystem(deps.db, (tx) =>
+      tx.query<Row>(
+        `select t.status as tenant_status, d.status as device_status, d.site_id,
+                (t.device_limit is not null and d.status = 'ACTIVE' and
+                  (select count(*) from devices o where o.tenant_id = d.tenant_id and o.status = 'ACTIVE'
+                     and (o.created_at, o.id) < (d.created_at, d.id)) >= t.device_limit) as over_limit,
+                (select json_agg(json_build_object('id', k.id, 'hash', k.token_hash, 'expires_at', k.expires_at))
+                   from device_tokens k where k.tenant_id = d.tenant_id and k.device_id = d.id and k.revoked_at is null) as tokens
+           from tenants t left join devices d on d.tenant_id = t.id and d.id = $2
+          where t.id = $1`,
+        [tenantId, deviceId],
+      ),
+    );
+    if (!row) return undefined;
+    return {
+      tenantId,
+      deviceId,
+      tenantStatus: row.tenant_status,
+      device: row.device_status
+        ? {
+            status: row.device_status,
+            siteId: row.site_id!,
+            overLimit: row.over_limit === true,
+            tokens: (row.tokens ?? []).map((t) => ({ id: t.id, hash: t.hash, expiresAt: t.expires_at ? Date.parse(t.expires_at) : null })),
+          }
+        : undefined,
+    };
+  };
+
+  return {
+    async get(tenantId, deviceId) {
+      const key = `${tenantId}/${deviceId}`;
+      const hit = cache.get(key);
+      const now = deps.now();
+      if (hit && hit.until > now) return hit.value;
+      let p = inflight.get(key);
+      if (!p) {
+        p = load(tenantId, deviceId).finally(() => inflight.delete(key));
+        inflight.set(key, p);
+      }
+      const value = await p;
+      cache.set(key, { value, until: now + (value?.device ? TTL_MS : NEGATIVE_TTL_MS) });
+      return value;
+    },
+    invalidate(tenantId, deviceId) {
+      if (deviceId) cache.delete(`${tenantId}/${deviceId}`);
+      else for (const k of cache.keys()) if (k.startsWith(`${tenantId}/`)) cache.delete(k);
+    },
+    size: () => cache.size,
+  };
+}

@@ -1,0 +1,314 @@
+// The batch writer: one bounded in-memory queue of accepted messages,
+// flushed every flush_ms or when batch_rows are waiting, whichever is first.
+// A flush is one transaction: telemetry rows (COPY on Postgres, multi-row
+// INSERT on PGlite), the latest state of each device, first sightings of
+// metric names. Only after it commits are the messages acknowledged (QoS 1
+// PUBACK, HTTP 202). A failed flush is retried as a whole; nothing is ever
+// half-written. When the queue is full, enqueue refuses and callers push back
+// (HTTP 503, MQTT stops reading the socket).
+
+import type { Db, Sql } from "../db/db.ts";
+import { withSystem } from "../db/scope.ts";
+import type { Logger } from "../lib/logger.ts";
+import type { Metrics } from "../lib/metrics.ts";
+import type { Envelope, MetricValue } from "./parse.ts";
+
+export interface Accepted {
+  env: Envelope;
+  receivedAt: Date;
+  tokenId?: string;
+  /** Called once the message is committed (err undefined) or can never be (err set). */
+  done?: (err?: Error) => void;
+  /** Set by the writer: when it entered the queue (for latency). */
+  queuedAt?: number;
+}
+
+export interface WriterOptions {
+  db: Db;
+  log: Logger;
+  metrics: Metrics;
+  maxQueue: number;
+  batchRows: number;
+  flushMs: number;
+  /** Called after each commit with its messages (alert evaluation, live views). */
+  onCommit?: (batch: readonly Accepted[]) => void;
+  /** A message the database refused for its content (it is dropped). */
+  onPoison?: (m: Accepted, err: Error) => void;
+}
+
+export interface Writer {
+  /** Queue a message; false when the queue is full (the caller must push back). */
+  enqueue(m: Accepted): boolean;
+  /** Resolves when there is room again. */
+  whenSpace(): Promise<void>;
+  depth(): number;
+  /** Most messages the queue holds. */
+  capacity(): number;
+  /** Flush everything queued now (tests, shutdown). */
+  flush(): Promise<void>;
+  /** Flush and stop; messages that cannot be written are failed, never silently dropped. */
+  stop(): Promise<void>;
+}
+
+const TOUCH_EVERY_MS = 60_000;
+const MAX_RETRY_DELAY_MS = 5_000;
+
+export function createWriter(opts: WriterOptions): Writer {
+  const { db, log, metrics } = opts;
+  let queue: Accepted[] = [];
+  let flushing: Promise<void> | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  let failures = 0;
+  let spaceWaiters: Array<() => void> = [];
+  // Metric names and tokens this node has already recorded recently.
+  const seenMetrics = new Map<string, number>();
+  const touchedTokens = new Map<string, number>();
+
+  const committed = metrics.counter("pulse_ingest_committed_total", "Messages written to the database.");
+  const flushSeconds = metrics.histogram("pulse_ingest_flush_seconds", "Time a batch takes to commit.");
+  const latency = metrics.histogram("pulse_ingest_commit_latency_seconds", "From queueing to commit.");
+  const flushErrors = metrics.counter("pulse_ingest_flush_errors_total", "Batches that failed to commit (retried).");
+  metrics.collect("pulse_ingest_queue_depth", "Messages waiting to be written.", () => queue.length);
+
+  const schedule = () => {
+    if (timer || stopped) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void flushSome();
+    }, failures ? Math.min(MAX_RETRY_DELAY_MS, opts.flushMs * 2 ** failures) : opts.flushMs);
+  };
+
+  const acknowledge = (items: readonly Accepted[], started: number) => {
+    const now = performance.now();
+    flushSeconds.observe((now - started) / 1000);
+    committed.inc({}, items.length);
+    for (const m of items) {
+      if (m.queuedAt) latency.observe((now - m.queuedAt) / 1000);
+      m.done?.();
+    }
+    try {
+      opts.onCommit?.(items);
+    } catch (err) {
+      log.error("ingest: after-commit hook failed", { error: err });
+    }
+  };
+
+  /**
+   * A batch the database refuses for its data (not for being unreachable)
+   * is split until the offending messages stand alone; the rest is written
+   * and those few are refused, so one bad message never blocks ingest.
+   */
+  const writeOrSplit = async (items: readonly Accepted[]): Promise<void> => {
+    const started = performance.now();
+    try {
+      await withSystem(db, (tx) => writeBatch(tx, items, seenMetrics, touchedTokens));
+      acknowledge(items, started);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      if (items.length === 1) {
+        const m = items[0]!;
+        log.error("ingest: the database refused a message; dropped", { tenant: m.env.tenantId, device: m.env.deviceId, error: err });
+        opts.onPoison?.(m, err as Error);
+        m.done?.(new Error("ingest: the database refused this message"));
+        return;
+      }
+      const half = Math.ceil(items.length / 2);
+      await writeOrSplit(items.slice(0, half));
+      await writeOrSplit(items.slice(half));
+    }
+  };
+
+  const flushSome = (): Promise<void> => {
+    if (flushing) return flushing;
+    if (queue.length === 0) return Promise.resolve();
+    const batch = queue.slice(0, opts.batchRows);
+    flushing = (async () => {
+      try {
+        await writeOrSplit(batch);
+      } catch (err) {
+        failures++;
+        flushErrors.inc();
+        log.error("ingest: batch failed; will retry", { rows: batch.length, attempt: failures, error: err });
+        return;
+      } finally {
+        flushing = undefined;
+      }
+      failures = 0;
+      queue = queue.slice(batch.length);
+      if (spaceWaiters.length && queue.length < opts.maxQueue) {
+        const w = spaceWaiters;
+        spaceWaiters = [];
+        for (const fn of w) fn();
+      }
+    })().finally(() => {
+      if (queue.length >= opts.batchRows && !failures) void flushSome();
+      else if (queue.length) schedule();
+    });
+    return flushing;
+  };
+
+  return {
+    enqueue(m) {
+      if (stopped || queue.length >= opts.maxQueue) return false;
+      m.queuedAt = performance.now();
+      queue.push(m);
+      if (queue.length >= opts.batchRows && !failures) void flushSome();
+      else schedule();
+      return true;
+    },
+    whenSpace() {
+      return queue.length < opts.maxQueue ? Promise.resolve() : new Promise((r) => spaceWaiters.push(r));
+    },
+    depth: () => queue.length,
+    capacity: () => opts.maxQueue,
+    async flush() {
+      while (queue.length) {
+        const before = queue.length;
+        await flushSome();
+        if (queue.length >= before && failures) throw new Error("ingest: cannot write to the database");
+      }
+    },
+    async stop() {
+      clearTimeout(timer);
+      timer = undefined;
+      try {
+        // A few attempts: a database hiccup during shutdown should not cost data.
+        for (let i = 0; i < 5 && queue.length; i++) {
+          await flushSome();
+          if (failures) await Bun.sleep(Math.min(1000, 100 * 2 ** i));
+        }
+      } finally {
+        stopped = true;
+        const lost = queue;
+        queue = [];
+        for (const m of lost) m.done?.(new Error("ingest: shut down before the message could be written"));
+        if (lost.length) log.error("ingest: messages not written at shutdown", { count: lost.length });
+        for (const fn of spaceWaiters) fn();
+        spaceWaiters = [];
+      }
+    },
+  };
+}
+
+interface DeviceUpdate {
+  tenantId: string;
+  deviceId: string;
+  lastSeen: Date;
+  lastTelemetry: Date | null;
+  lastHeartbeat: Date | null;
+  metrics: Record<string, MetricValue>;
+  metricsTime: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  gaps: number;
+  count: number;
+  lat: number | null;
+  lng: number | null;
+}
+
+/** One batch, inside one transaction. Exported for tests of the SQL. */
+export async function writeBatch(tx: Sql, batch: readonly Accepted[], seenMetrics: Map<string, number>, touchedTokens: Map<string, number>): Promise<void> {
+  const rows: unknown[][] = [];
+  const devices = new Map<string, DeviceUpdate>();
+  const newMetrics = new Map<string, [string, string, string]>();
+  const tokens = new Set<string>();
+  const nowMs = Date.now();
+
+  for (const { env, receivedAt, tokenId } of batch) {
+    const hasMetrics = Object.keys(env.metrics).length > 0;
+    if (hasMetrics) rows.push([env.time, env.tenantId, env.deviceId, JSON.stringify(env.metrics)]);
+    const key = `${env.tenantId}\u0000${env.deviceId}`;
+    let d = devices.get(key);
+    if (!d) {
+      d = { tenantId: env.tenantId, deviceId: env.deviceId, lastSeen: receivedAt, lastTelemetry: null, lastHeartbeat: null, metrics: {}, metricsTime: 0, firstSeq: null, lastSeq: null, gaps: 0, count: 0, lat: null, lng: null };
+      devices.set(key, d);
+    }
+    d.count++;
+    if (receivedAt > d.lastSeen) d.lastSeen = receivedAt;
+    if (env.msgType === "telemetry") d.lastTelemetry = !d.lastTelemetry || env.time > d.lastTelemetry ? env.time : d.lastTelemetry;
+    else d.lastHeartbeat = !d.lastHeartbeat || env.time > d.lastHeartbeat ? env.time : d.lastHeartbeat;
+    // Latest value of each metric by the device's own time, so a late message does not overwrite a newer one.
+    if (hasMetrics && env.time.getTime() >= d.metricsTime) {
+      Object.assign(d.metrics, env.metrics);
+      d.metricsTime = env.time.getTime();
+    }
+    if (env.seq !== undefined) {
+      if (d.lastSeq !== null && env.seq > d.lastSeq + 1) d.gaps += env.seq - d.lastSeq - 1;
+      if (d.firstSeq === null) d.firstSeq = env.seq;
+      if (d.lastSeq === null || env.seq > d.lastSeq) d.lastSeq = env.seq;
+    }
+    if (env.lat !== undefined) d.lat = env.lat;
+    if (env.lng !== undefined) d.lng = env.lng;
+    for (const [name, value] of Object.entries(env.metrics)) {
+      const mk = `${env.tenantId}\u0000${name}`;
+      const seen = seenMetrics.get(mk);
+      if (seen === undefined || nowMs - seen > TOUCH_EVERY_MS) newMetrics.set(mk, [env.tenantId, name, typeof value]);
+    }
+    if (tokenId && !(nowMs - (touchedTokens.get(tokenId) ?? 0) < TOUCH_EVERY_MS)) tokens.add(tokenId);
+  }
+
+  if (rows.length) await tx.copyRows("telemetry", ["time", "tenant_id", "device_id", "metrics"], rows);
+
+  const ds = [...devices.values()];
+  // Devices deleted since their message was accepted are skipped, not an error that blocks the batch.
+  await tx.query(
+    `with b as (
+       select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::jsonb[],
+                            $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::float8[], $12::float8[])
+         as t(tenant_id, device_id, last_seen, last_tel, last_hb, metrics, first_seq, last_seq, gaps, n, lat, lng)
+     )
+     insert into device_state as s (tenant_id, device_id, last_seen_at, last_telemetry_at, last_heartbeat_at, last_metrics, last_seq, seq_gaps, messages, lat, lng)
+     select b.tenant_id, b.device_id, b.last_seen, b.last_tel, b.last_hb, b.metrics, b.last_seq, b.gaps, b.n, b.lat, b.lng
+       from b join devices d on d.tenant_id = b.tenant_id and d.id = b.device_id
+     on conflict (tenant_id, device_id) do update set
+       last_seen_at = greatest(s.last_seen_at, excluded.last_seen_at),
+       last_telemetry_at = greatest(s.last_telemetry_at, excluded.last_telemetry_at),
+       last_heartbeat_at = greatest(s.last_heartbeat_at, excluded.last_heartbeat_at),
+       last_metrics = s.last_metrics || excluded.last_metrics,
+       seq_gaps = s.seq_gaps + excluded.seq_gaps + greatest(0, coalesce(
+         (select b2.first_seq from b b2 where b2.tenant_id = excluded.tenant_id and b2.device_id = excluded.device_id) - s.last_seq - 1, 0)),
+       last_seq = coalesce(excluded.last_seq, s.last_seq),
+       messages = s.messages + excluded.messages,
+       lat = coalesce(excluded.lat, s.lat),
+       lng = coalesce(excluded.lng, s.lng)`,
+    [
+      ds.map((d) => d.tenantId),
+      ds.map((d) => d.deviceId),
+      ds.map((d) => d.lastSeen),
+      ds.map((d) => d.lastTelemetry),
+      ds.map((d) => d.lastHeartbeat),
+      ds.map((d) => JSON.stringify(d.metrics)),
+      ds.map((d) => d.firstSeq),
+      ds.map((d) => d.lastSeq),
+      ds.map((d) => d.gaps),
+      ds.map((d) => d.count),
+      ds.map((d) => d.lat),
+      ds.map((d) => d.lng),
+    ],
+  );
+
+  if (newMetrics.size) {
+    const ms = [...newMetrics.values()];
+    await tx.query(
+      `insert into metric_catalog as c (tenant_id, name, kind, first_seen_at, last_seen_at)
+       select t.tenant_id, t.name, t.kind, now(), now() from unnest($1::text[], $2::text[], $3::text[]) as t(tenant_id, name, kind)
+         join tenants on tenants.id = t.tenant_id
+       on conflict (tenant_id, name) do update set last_seen_at = now()`,
+      [ms.map((m) => m[0]), ms.map((m) => m[1]), ms.map((m) => m[2])],
+    );
+  }
+  if (tokens.size) await tx.query("update device_tokens set last_used_at = now() where id = any($1::uuid[])", [[...tokens]]);
+
+  // Remembered once the statements ran. Should the transaction still roll back, a
+  // retried batch skips these names and the catalog learns them on their next
+  // message after a minute: the catalog is a directory, never the data itself.
+  for (const k of newMetrics.keys()) seenMetrics.set(k, nowMs);
+  for (const t of tokens) touchedTokens.set(t, nowMs);
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity): the rows, not the connection, are at fault. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "string" && (code.startsWith("22") || code.startsWith("23"));
+}
