@@ -42,6 +42,10 @@ import { attachMqttIngest } from "./ingest/mqtt.ts";
 import { createQuarantine, pruneQuarantine } from "./ingest/quarantine.ts";
 import { createRegistry } from "./ingest/registry.ts";
 import { createWriter } from "./ingest/writer.ts";
+import { mqttWebSocketHandlers, upgradeMqtt } from "./ingest/ws.ts";
+import { ensureSelfSigned } from "./lib/selfsigned.ts";
+import { readFileSync } from "node:fs";
+import { sweepStatus } from "./ingest/status-sweep.ts";
 import { getStatus } from "./system/service.ts";
 import { loadAssets, type Assets } from "../web/assets.ts";
 import { buildWeb } from "../web/app.ts";
@@ -71,7 +75,7 @@ export interface App {
   readonly http: Hono<HttpEnv>;
   readonly openapi: () => unknown;
   /** Bound ports and URL, known after start(). */
-  readonly ports: { http: number; mqtt: number };
+  readonly ports: { http: number; mqtt: number; mqttTls: number };
   url(): string;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -97,7 +101,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   if (key.generated) log.warn("security.secret_key is not set; generated one", { path: key.path, hint: "nodes sharing a database need the same key in config" });
   const secrets = await createSecretBox(key.key);
 
-  const ports = { http: config["http.port"], mqtt: config["mqtt.enabled"] ? config["mqtt.port"] : 0 };
+  const ports = { http: config["http.port"], mqtt: config["mqtt.enabled"] ? config["mqtt.port"] : 0, mqttTls: 0 };
   const url = () => publicUrl(config, ports.http);
   // Printed as soon as the account exists: a start that fails later must not swallow the only copy.
   const boot = await ensureBootstrapAdmin(db, config["bootstrap.admin_password"]);
@@ -179,6 +183,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
   openapiDoc = openapi;
 
   const jobs: Job[] = [
+    {
+      name: "device-status-sweep",
+      leaderOnly: true,
+      everySeconds: config["devices.status_sweep_seconds"],
+      run: async () => {
+        const changes = await sweepStatus(db, clock.now());
+        if (changes.length) log.debug("device connectivity changed", { count: changes.length });
+      },
+    },
     {
       name: "quarantine-prune",
       leaderOnly: true,
@@ -272,13 +285,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
     async start() {
       try {
         control = await startControlServer(config.data_dir, { config, db, dbInfo, clock, log, startedAt });
-        listener = listenHttp(http, { host: config["http.host"], port: config["http.port"], maxBodyBytes: config["http.max_body_bytes"], log });
-        ports.http = listener.port;
         if (config["mqtt.enabled"]) {
           broker = await startBroker({
             host: config["mqtt.host"],
             port: config["mqtt.port"],
+            tls: config["mqtt.tls_port"] ? { port: config["mqtt.tls_port"], ...(await mqttCertificate(config, log)) } : undefined,
             connectTimeoutMs: config["mqtt.connect_timeout_seconds"] * 1000,
+            maxPacketBytes: config["mqtt.max_packet_bytes"],
             log,
             metrics,
             configure: (aedes) =>
@@ -295,7 +308,17 @@ export async function createApp(deps: AppDeps): Promise<App> {
               }),
           });
           ports.mqtt = broker.port;
+          ports.mqttTls = broker.tlsPort;
         }
+        const b = broker;
+        listener = listenHttp(http, {
+          host: config["http.host"],
+          port: config["http.port"],
+          maxBodyBytes: config["http.max_body_bytes"],
+          log,
+          websocket: b ? { upgrade: upgradeMqtt, handlers: mqttWebSocketHandlers((stream) => b.handle(stream)) } : undefined,
+        });
+        ports.http = listener.port;
         leader = startLeaderElection({ db, log });
         scheduler = startScheduler({ jobs, leader, log, metrics });
       } catch (err) {
@@ -311,4 +334,20 @@ export async function createApp(deps: AppDeps): Promise<App> {
       await scheduler.runNow(name);
     },
   };
+}
+
+/** The MQTT TLS certificate: from config, or self-signed in data_dir (its fingerprint logged for pinning). */
+async function mqttCertificate(config: Config, log: Logger): Promise<{ cert: string; key: string }> {
+  if (config["mqtt.tls_cert"] || config["mqtt.tls_key"]) {
+    try {
+      return { cert: readFileSync(config["mqtt.tls_cert"], "utf8"), key: readFileSync(config["mqtt.tls_key"], "utf8") };
+    } catch (err) {
+      throw new Error(`mqtt.tls_cert / mqtt.tls_key: cannot read the certificate or key (${(err as Error).message})`, { cause: err });
+    }
+  }
+  const hosts = ["localhost", "127.0.0.1"];
+  if (config.public_url) hosts.push(new URL(config.public_url).hostname);
+  const pair = await ensureSelfSigned(config.data_dir, [...new Set(hosts)]);
+  log.info(pair.generated ? "mqtt: generated a self-signed TLS certificate" : "mqtt: using the self-signed TLS certificate", { fingerprint_sha256: pair.fingerprint, hint: "set mqtt.tls_cert and mqtt.tls_key for a real one" });
+  return pair;
 }

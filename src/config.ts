@@ -53,6 +53,8 @@ export const CONFIG_KEYS = {
   "ingest.device_rate_per_second": { kind: { type: "int", min: 0, max: 1_000_000 }, default: 50, doc: "Messages a second one device may send on average (RATE_LIMITED above); 0 = unlimited." },
   "ingest.device_rate_burst": { kind: { type: "int", min: 1, max: 1_000_000 }, default: 200, doc: "Messages one device may send in a burst." },
 
+  "devices.status_sweep_seconds": { kind: { type: "int", min: 1, max: 3600 }, default: 10, doc: "How often device connectivity (ONLINE/STALE/OFFLINE) is recomputed." },
+
   "database.url": { kind: { type: "url", protocols: ["postgres:", "postgresql:"] }, default: "", secret: true, doc: "Postgres 15+ (or TimescaleDB) URL. Empty: embedded PGlite in data_dir." },
   "database.pool_max": { kind: { type: "int", min: 1, max: 200 }, default: 10, doc: "Most connections Pulse opens to Postgres." },
   "database.statement_timeout_ms": { kind: { type: "int", min: 0, max: 3_600_000 }, default: 30_000, doc: "Longest a single statement may run (0 = no limit)." },

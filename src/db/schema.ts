@@ -3,7 +3,7 @@
 // database. Timestamps use mode "date" everywhere (the drivers return Dates).
 
 import { sql } from "drizzle-orm";
-import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -23,6 +23,8 @@ export const tenants = pgTable("tenants", {
   suspendedAt: tstz("suspended_at"),
   deletedAt: tstz("deleted_at"),
   purgeAfter: tstz("purge_after"),
+  heartbeatSeconds: integer("heartbeat_seconds").notNull().default(60),
+  deviceLimit: integer("device_limit"),
 });
 
 export const users = pgTable(
@@ -258,4 +260,136 @@ export const auditLog = pgTable(
     details: jsonb("details").notNull().default({}).$type<Record<string, unknown>>(),
   },
   (t) => [index("audit_log_tenant_time_idx").on(t.tenantId, t.time.desc()), index("audit_log_time_idx").on(t.time.desc())],
+);
+
+// 0004: devices
+
+export const sites = pgTable(
+  "sites",
+  {
+    tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    id: text("id").notNull(),
+    name: text("name").notNull(),
+    timezone: text("timezone").notNull().default("UTC"),
+    lat: doublePrecision("lat"),
+    lng: doublePrecision("lng"),
+    address: text("address"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] })],
+);
+
+export const devices = pgTable(
+  "devices",
+  {
+    tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    id: text("id").notNull(),
+    name: text("name").notNull().default(""),
+    siteId: text("site_id").notNull(),
+    status: text("status", { enum: ["ACTIVE", "PENDING", "REVOKED"] }).notNull().default("ACTIVE"),
+    tags: jsonb("tags").notNull().default({}).$type<Record<string, string>>(),
+    heartbeatSeconds: integer("heartbeat_seconds"),
+    parentDeviceId: text("parent_device_id"),
+    model: text("model"),
+    serial: text("serial"),
+    lat: doublePrecision("lat"),
+    lng: doublePrecision("lng"),
+    metadata: jsonb("metadata").notNull().default({}),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+    decommissionedAt: tstz("decommissioned_at"),
+    decommissionedBy: text("decommissioned_by"),
+    decommissionReason: text("decommission_reason"),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] })],
+);
+
+export const deviceTokens = pgTable("device_tokens", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  tenantId: text("tenant_id").notNull(),
+  deviceId: text("device_id").notNull(),
+  tokenHash: text("token_hash").notNull().unique(),
+  createdAt: tstz("created_at").notNull().defaultNow(),
+  expiresAt: tstz("expires_at"),
+  revokedAt: tstz("revoked_at"),
+  lastUsedAt: tstz("last_used_at"),
+});
+
+export const activationCodes = pgTable("activation_codes", {
+  codeHash: text("code_hash").primaryKey(),
+  tenantId: text("tenant_id").notNull(),
+  deviceId: text("device_id").notNull(),
+  createdAt: tstz("created_at").notNull().defaultNow(),
+  expiresAt: tstz("expires_at").notNull(),
+  usedAt: tstz("used_at"),
+});
+
+export const deviceState = pgTable(
+  "device_state",
+  {
+    tenantId: text("tenant_id").notNull(),
+    deviceId: text("device_id").notNull(),
+    lastSeenAt: tstz("last_seen_at"),
+    lastTelemetryAt: tstz("last_telemetry_at"),
+    lastHeartbeatAt: tstz("last_heartbeat_at"),
+    connectivity: text("connectivity", { enum: ["ONLINE", "STALE", "OFFLINE"] }).notNull().default("OFFLINE"),
+    connectivitySince: tstz("connectivity_since").notNull().defaultNow(),
+    lastMetrics: jsonb("last_metrics").notNull().default({}).$type<Record<string, number | boolean | string>>(),
+    lastSeq: bigint("last_seq", { mode: "number" }),
+    seqGaps: bigint("seq_gaps", { mode: "number" }).notNull().default(0),
+    messages: bigint("messages", { mode: "number" }).notNull().default(0),
+    lat: doublePrecision("lat"),
+    lng: doublePrecision("lng"),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.deviceId] })],
+);
+
+export const deviceEvents = pgTable("device_events", {
+  id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+  tenantId: text("tenant_id").notNull(),
+  deviceId: text("device_id").notNull(),
+  time: tstz("time").notNull().defaultNow(),
+  kind: text("kind").notNull(),
+  details: jsonb("details").notNull().default({}),
+});
+
+export const quarantine = pgTable("quarantine", {
+  id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+  tenantId: text("tenant_id"),
+  deviceId: text("device_id"),
+  time: tstz("time").notNull().defaultNow(),
+  reason: text("reason").notNull(),
+  transport: text("transport").notNull(),
+  topic: text("topic"),
+  detail: text("detail"),
+  payload: text("payload"),
+});
+
+export const rejectionCounts = pgTable(
+  "rejection_counts",
+  {
+    tenantId: text("tenant_id").notNull(),
+    reason: text("reason").notNull(),
+    count: bigint("count", { mode: "number" }).notNull().default(0),
+    lastAt: tstz("last_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.reason] })],
+);
+
+export const metricCatalog = pgTable(
+  "metric_catalog",
+  {
+    tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    kind: text("kind", { enum: ["number", "boolean", "string"] }).notNull(),
+    unit: text("unit"),
+    displayName: text("display_name"),
+    multiplier: doublePrecision("multiplier"),
+    offset: doublePrecision("offset"),
+    normalizedUnit: text("normalized_unit"),
+    firstSeenAt: tstz("first_seen_at").notNull().defaultNow(),
+    lastSeenAt: tstz("last_seen_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.name] })],
 );

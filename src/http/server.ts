@@ -2,6 +2,7 @@
 // metrics endpoints, the v1 API (with its generated OpenAPI document), static
 // assets and the web pages; and the Bun.serve listener that runs it.
 
+import type { Server, WebSocketHandler } from "bun";
 import { Hono, type MiddlewareHandler } from "hono";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Logger } from "../lib/logger.ts";
@@ -77,17 +78,26 @@ export interface HttpListener {
   stop(): Promise<void>;
 }
 
-export function listenHttp(app: Hono<HttpEnv>, opts: { host: string; port: number; maxBodyBytes: number; log: Logger }): HttpListener {
+export interface WebSocketRoute {
+  /** A response when this request was upgraded (or refused); undefined to let the app handle it. */
+  upgrade(req: Request, server: Server<any>): Response | undefined;
+  handlers: WebSocketHandler<any>;
+}
+
+export function listenHttp(app: Hono<HttpEnv>, opts: { host: string; port: number; maxBodyBytes: number; log: Logger; websocket?: WebSocketRoute }): HttpListener {
   let server: ReturnType<typeof Bun.serve>;
+  const ws = opts.websocket;
   try {
-    server = Bun.serve({
+    const common = {
       hostname: opts.host,
       port: opts.port,
       maxRequestBodySize: opts.maxBodyBytes,
       // Long-lived SSE streams must not be cut by the idle timeout; they send keep-alives.
       idleTimeout: 120,
-      fetch: (req, srv) => app.fetch(req, srv),
-    });
+    };
+    server = ws
+      ? Bun.serve({ ...common, fetch: (req, srv) => ws.upgrade(req, srv) ?? app.fetch(req, srv), websocket: ws.handlers })
+      : Bun.serve({ ...common, fetch: (req, srv) => app.fetch(req, srv) });
   } catch (err) {
     throw listenError(err, opts.host, opts.port, "http.port");
   }
