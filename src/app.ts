@@ -46,6 +46,7 @@ import { mqttWebSocketHandlers, upgradeMqtt } from "./ingest/ws.ts";
 import { ensureSelfSigned } from "./lib/selfsigned.ts";
 import { readFileSync } from "node:fs";
 import { sweepStatus } from "./ingest/status-sweep.ts";
+import { telemetryApi } from "./telemetry/api.ts";
 import { getStatus } from "./system/service.ts";
 import { loadAssets, type Assets } from "../web/assets.ts";
 import { buildWeb } from "../web/app.ts";
@@ -174,6 +175,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ["/", auditApi(auth)],
       ["/", oauthClientsApi(auth)],
       ["/", identityProvidersApi(auth)],
+      ["/", telemetryApi(auth)],
     ],
     routes: [oidcRoutes(auth), ingestHttp],
     web,
