@@ -45,7 +45,9 @@ import { createWriter } from "./ingest/writer.ts";
 import { mqttWebSocketHandlers, upgradeMqtt } from "./ingest/ws.ts";
 import { ensureSelfSigned } from "./lib/selfsigned.ts";
 import { readFileSync } from "node:fs";
-import { sweepStatus } from "./ingest/status-sweep.ts";
+import { STATUS_CHANNEL, sweepStatus } from "./ingest/status-sweep.ts";
+import { liveRoutes } from "./live/api.ts";
+import { startHub, type Hub } from "./live/hub.ts";
 import { telemetryApi } from "./telemetry/api.ts";
 import { getStatus } from "./system/service.ts";
 import { loadAssets, type Assets } from "../web/assets.ts";
@@ -71,6 +73,7 @@ export interface App {
   readonly metrics: Metrics;
   readonly secrets: SecretBox;
   readonly auth: Auth;
+  readonly hub: Hub;
   readonly ingest: { writer: ReturnType<typeof createWriter>; quarantine: ReturnType<typeof createQuarantine>; registry: ReturnType<typeof createRegistry> };
   /** The hono app: tests call app.http.request() without a socket. */
   readonly http: Hono<HttpEnv>;
@@ -141,6 +144,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
     ratePerSecond: config["ingest.device_rate_per_second"],
   });
 
+  // Live events for browsers: device connectivity changes from the sweep (on whichever node leads).
+  const hub = await startHub(db, log, { [STATUS_CHANNEL]: (tenantId) => ({ type: "devices.status", tenantId }) });
+  metrics.collect("pulse_live_subscribers", "Browsers listening to live events.", () => hub.subscribers());
+
   const assets = deps.assets ?? (await loadAssets());
   const status = () => getStatus({ db, dbInfo, startedAt, now: clock.now() });
   let openapiDoc: () => unknown = () => ({});
@@ -177,7 +184,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ["/", identityProvidersApi(auth)],
       ["/", telemetryApi(auth)],
     ],
-    routes: [oidcRoutes(auth), ingestHttp],
+    routes: [oidcRoutes(auth), ingestHttp, liveRoutes(hub)],
     web,
     assets,
     errorPage,
@@ -260,6 +267,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     await writer.stop();
     await quarantine.stop();
     await unlistenDevices().catch(() => {});
+    await hub.stop();
     await scheduler?.stop();
     await leader?.stop();
     await control?.stop().catch(() => {});
@@ -279,6 +287,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     metrics,
     secrets,
     auth,
+    hub,
     ingest: { writer, quarantine, registry },
     http,
     openapi,
