@@ -49,7 +49,14 @@ import { STATUS_CHANNEL, sweepStatus } from "./ingest/status-sweep.ts";
 import { liveRoutes } from "./live/api.ts";
 import { startHub, type Hub } from "./live/hub.ts";
 import { telemetryApi } from "./telemetry/api.ts";
+import { alertsApi } from "./alerts/api.ts";
+import { createAlertBus, type AlertBus } from "./alerts/bus.ts";
+import { createEngine, RULES_CHANNEL, type Engine } from "./alerts/engine.ts";
 import { getStatus } from "./system/service.ts";
+import { devicesApi } from "./devices/api.ts";
+import type { DeviceDeps } from "./devices/deps.ts";
+import { createProvisioning } from "./devices/provisioning-api.ts";
+import { sitesApi } from "./sites/api.ts";
 import { loadAssets, type Assets } from "../web/assets.ts";
 import { buildWeb } from "../web/app.ts";
 
@@ -74,12 +81,13 @@ export interface App {
   readonly secrets: SecretBox;
   readonly auth: Auth;
   readonly hub: Hub;
+  readonly alerts: { engine: Engine; bus: AlertBus };
   readonly ingest: { writer: ReturnType<typeof createWriter>; quarantine: ReturnType<typeof createQuarantine>; registry: ReturnType<typeof createRegistry> };
   /** The hono app: tests call app.http.request() without a socket. */
   readonly http: Hono<HttpEnv>;
   readonly openapi: () => unknown;
   /** Bound ports and URL, known after start(). */
-  readonly ports: { http: number; mqtt: number; mqttTls: number };
+  readonly ports: { http: number; mqtt: number; mqttTls: number; provisioning?: number };
   url(): string;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -105,7 +113,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   if (key.generated) log.warn("security.secret_key is not set; generated one", { path: key.path, hint: "nodes sharing a database need the same key in config" });
   const secrets = await createSecretBox(key.key);
 
-  const ports = { http: config["http.port"], mqtt: config["mqtt.enabled"] ? config["mqtt.port"] : 0, mqttTls: 0 };
+  const ports: App["ports"] = { http: config["http.port"], mqtt: config["mqtt.enabled"] ? config["mqtt.port"] : 0, mqttTls: 0 };
   const url = () => publicUrl(config, ports.http);
   // Printed as soon as the account exists: a start that fails later must not swallow the only copy.
   const boot = await ensureBootstrapAdmin(db, config["bootstrap.admin_password"]);
@@ -129,9 +137,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
     maxQueue: config["ingest.queue_max"],
     batchRows: config["ingest.batch_rows"],
     flushMs: config["ingest.flush_ms"],
+    // Alert rules are evaluated on what was committed, so an alert never points at data that is not there.
+    onCommit: (batch) => engine.onCommit(batch),
     onPoison: (m, err) =>
       quarantine.reject({ tenantId: m.env.tenantId, deviceId: m.env.deviceId, reason: "INVALID_METRIC", detail: `the database refused it: ${err.message}`, transport: "mqtt", payload: JSON.stringify(m.env.metrics), time: clock.now() }),
   });
+  const alertBus = createAlertBus();
+  const engine = createEngine({ db, clock, log, metrics, registry, bus: alertBus });
+  const unlistenRules = await db.listen(RULES_CHANNEL, (tenantId) => engine.invalidate(tenantId));
   const gate = createGate({ registry, writer, quarantine, clock, metrics, ratePerSecond: config["ingest.device_rate_per_second"], rateBurst: config["ingest.device_rate_burst"] });
   const ingestHttp = ingestRoutes({
     gate,
@@ -147,6 +160,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
   // Live events for browsers: device connectivity changes from the sweep (on whichever node leads).
   const hub = await startHub(db, log, { [STATUS_CHANNEL]: (tenantId) => ({ type: "devices.status", tenantId }) });
   metrics.collect("pulse_live_subscribers", "Browsers listening to live events.", () => hub.subscribers());
+
+  // Devices and sites: registry changes drop this node's ingest cache entry at
+  // once (other nodes hear the NOTIFY); the provisioning API may have a listener of its own.
+  const deviceDeps: DeviceDeps = { db, clock, afterChange: (tenantId, deviceId) => registry.invalidate(tenantId, deviceId) };
+  const provisioning = createProvisioning({ config, log, metrics, deviceDeps });
 
   const assets = deps.assets ?? (await loadAssets());
   const status = () => getStatus({ db, dbInfo, startedAt, now: clock.now() });
@@ -183,8 +201,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ["/", oauthClientsApi(auth)],
       ["/", identityProvidersApi(auth)],
       ["/", telemetryApi(auth)],
+      ["/", alertsApi(auth, alertBus, (err) => log.error("alerts: listener failed", { error: err }))],
+      ["/", sitesApi({ db, clock })],
+      ["/", devicesApi(deviceDeps)],
     ],
-    routes: [oidcRoutes(auth), ingestHttp, liveRoutes(hub)],
+    routes: [oidcRoutes(auth), ingestHttp, liveRoutes(hub), ...provisioning.mainRoutes],
     web,
     assets,
     errorPage,
@@ -199,6 +220,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
       run: async () => {
         const changes = await sweepStatus(db, clock.now());
         if (changes.length) log.debug("device connectivity changed", { count: changes.length });
+        await engine.checkHeartbeats();
+      },
+    },
+    {
+      name: "alert-deadlines",
+      leaderOnly: true,
+      everySeconds: 5,
+      run: async () => {
+        await engine.checkDeadlines();
       },
     },
     {
@@ -262,10 +292,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const stop = async () => {
     // Intake first, so nothing new arrives while the rest winds down.
     await listener?.stop().catch((err) => log.error("http: stop failed", { error: err }));
+    await provisioning.stop().catch((err) => log.error("provisioning: stop failed", { error: err }));
     await broker?.close().catch((err) => log.error("mqtt: stop failed", { error: err }));
     // Everything accepted is written (and acknowledged) before the workers and the database go.
     await writer.stop();
+    await engine.idle();
     await quarantine.stop();
+    await unlistenRules().catch(() => {});
     await unlistenDevices().catch(() => {});
     await hub.stop();
     await scheduler?.stop();
@@ -288,6 +321,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     secrets,
     auth,
     hub,
+    alerts: { engine, bus: alertBus },
     ingest: { writer, quarantine, registry },
     http,
     openapi,
@@ -330,6 +364,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
           websocket: b ? { upgrade: upgradeMqtt, handlers: mqttWebSocketHandlers((stream) => b.handle(stream)) } : undefined,
         });
         ports.http = listener.port;
+        ports.provisioning = provisioning.start();
         leader = startLeaderElection({ db, log });
         scheduler = startScheduler({ jobs, leader, log, metrics });
       } catch (err) {

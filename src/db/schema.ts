@@ -393,3 +393,107 @@ export const metricCatalog = pgTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.name] })],
 );
+
+// 0005: alerting
+
+export const alertRules = pgTable("alert_rules", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+  name: text("name").notNull(),
+  ruleType: text("rule_type", { enum: ["THRESHOLD"] }).notNull().default("THRESHOLD"),
+  metricName: text("metric_name").notNull(),
+  normalized: boolean("normalized").notNull().default(false),
+  operator: text("operator", { enum: ["GT", "GTE", "LT", "LTE", "EQ", "NEQ"] }).notNull(),
+  threshold: jsonb("threshold").notNull().$type<number | boolean | string>(),
+  clearThreshold: doublePrecision("clear_threshold"),
+  durationSeconds: integer("duration_seconds").notNull().default(0),
+  severity: text("severity", { enum: ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"] }).notNull(),
+  scope: jsonb("scope").notNull().default({}),
+  enabled: boolean("enabled").notNull().default(true),
+  autoClose: boolean("auto_close").notNull().default(true),
+  reopenWindowSeconds: integer("reopen_window_seconds").notNull().default(3600),
+  escalationPolicyId: uuid("escalation_policy_id"),
+  createdBy: text("created_by"),
+  createdAt: tstz("created_at").notNull().defaultNow(),
+  updatedAt: tstz("updated_at").notNull().defaultNow(),
+});
+
+export const heartbeatRules = pgTable("heartbeat_rules", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+  name: text("name").notNull(),
+  scope: jsonb("scope").notNull().default({}),
+  graceSeconds: integer("grace_seconds").notNull().default(0),
+  severity: text("severity", { enum: ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"] }).notNull().default("HIGH"),
+  enabled: boolean("enabled").notNull().default(true),
+  autoClose: boolean("auto_close").notNull().default(true),
+  escalationPolicyId: uuid("escalation_policy_id"),
+  createdAt: tstz("created_at").notNull().defaultNow(),
+  updatedAt: tstz("updated_at").notNull().defaultNow(),
+});
+
+export const ruleState = pgTable(
+  "rule_state",
+  {
+    tenantId: text("tenant_id").notNull(),
+    ruleId: uuid("rule_id").notNull().references(() => alertRules.id, { onDelete: "cascade" }),
+    deviceId: text("device_id").notNull(),
+    pendingSince: tstz("pending_since"),
+    firing: boolean("firing").notNull().default(false),
+    lastValue: jsonb("last_value"),
+    lastAt: tstz("last_at"),
+  },
+  (t) => [primaryKey({ columns: [t.ruleId, t.deviceId] })],
+);
+
+export const alerts = pgTable("alerts", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+  fingerprint: text("fingerprint").notNull(),
+  alertType: text("alert_type", { enum: ["THRESHOLD", "NO_HEARTBEAT"] }).notNull(),
+  ruleId: uuid("rule_id"),
+  deviceId: text("device_id").notNull(),
+  siteId: text("site_id"),
+  severity: text("severity", { enum: ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"] }).notNull(),
+  status: text("status", { enum: ["OPEN", "ACKNOWLEDGED", "CLOSED"] }).notNull().default("OPEN"),
+  summary: text("summary").notNull(),
+  metricName: text("metric_name"),
+  lastValue: jsonb("last_value"),
+  triggerCount: integer("trigger_count").notNull().default(1),
+  openedAt: tstz("opened_at").notNull().defaultNow(),
+  lastTriggeredAt: tstz("last_triggered_at").notNull().defaultNow(),
+  acknowledgedAt: tstz("acknowledged_at"),
+  acknowledgedBy: text("acknowledged_by"),
+  closedAt: tstz("closed_at"),
+  closedBy: text("closed_by"),
+  closeReason: text("close_reason"),
+  silencedUntil: tstz("silenced_until"),
+  suppressed: boolean("suppressed").notNull().default(false),
+  escalationLevel: integer("escalation_level").notNull().default(0),
+  nextEscalationAt: tstz("next_escalation_at"),
+});
+
+export const alertEvents = pgTable("alert_events", {
+  id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+  tenantId: text("tenant_id").notNull(),
+  alertId: uuid("alert_id").notNull().references(() => alerts.id, { onDelete: "cascade" }),
+  time: tstz("time").notNull().defaultNow(),
+  kind: text("kind").notNull(),
+  actorKind: text("actor_kind").notNull().default("system"),
+  actorName: text("actor_name").notNull().default("system"),
+  value: jsonb("value"),
+  details: jsonb("details").notNull().default({}),
+});
+
+export const maintenanceWindows = pgTable("maintenance_windows", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+  name: text("name").notNull(),
+  scope: jsonb("scope").notNull().default({}),
+  startsAt: tstz("starts_at").notNull(),
+  endsAt: tstz("ends_at"),
+  recurrence: jsonb("recurrence"),
+  createdBy: text("created_by"),
+  createdAt: tstz("created_at").notNull().defaultNow(),
+  updatedAt: tstz("updated_at").notNull().defaultNow(),
+});

@@ -17,6 +17,9 @@ export interface DeviceAuth {
   device?: {
     status: "ACTIVE" | "PENDING" | "REVOKED";
     siteId: string;
+    /** For rule scopes (alerting). */
+    tags: Record<string, string>;
+    parentId: string | null;
     /** Beyond the tenant's device limit (the newest devices are). */
     overLimit: boolean;
     tokens: Array<{ id: string; hash: string; expiresAt: number | null }>;
@@ -46,6 +49,8 @@ interface Row {
   tenant_status: DeviceAuth["tenantStatus"];
   device_status: "ACTIVE" | "PENDING" | "REVOKED" | null;
   site_id: string | null;
+  tags: Record<string, string> | null;
+  parent_device_id: string | null;
   over_limit: boolean | null;
   tokens: Array<{ id: string; hash: string; expires_at: string | null }> | null;
 }
@@ -57,7 +62,7 @@ export function createRegistry(deps: { db: Db; now: () => number }): Registry {
   const load = async (tenantId: string, deviceId: string): Promise<DeviceAuth | undefined> => {
     const [row] = await withSystem(deps.db, (tx) =>
       tx.query<Row>(
-        `select t.status as tenant_status, d.status as device_status, d.site_id,
+        `select t.status as tenant_status, d.status as device_status, d.site_id, d.tags, d.parent_device_id,
                 (t.device_limit is not null and d.status = 'ACTIVE' and
                   (select count(*) from devices o where o.tenant_id = d.tenant_id and o.status = 'ACTIVE'
                      and (o.created_at, o.id) < (d.created_at, d.id)) >= t.device_limit) as over_limit,
@@ -77,6 +82,8 @@ export function createRegistry(deps: { db: Db; now: () => number }): Registry {
         ? {
             status: row.device_status,
             siteId: row.site_id!,
+            tags: row.tags ?? {},
+            parentId: row.parent_device_id,
             overLimit: row.over_limit === true,
             tokens: (row.tokens ?? []).map((t) => ({ id: t.id, hash: t.hash, expiresAt: t.expires_at ? Date.parse(t.expires_at) : null })),
           }
