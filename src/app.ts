@@ -52,6 +52,11 @@ import { telemetryApi } from "./telemetry/api.ts";
 import { alertsApi } from "./alerts/api.ts";
 import { createAlertBus, type AlertBus } from "./alerts/bus.ts";
 import { createEngine, RULES_CHANNEL, type Engine } from "./alerts/engine.ts";
+import { notificationsApi } from "./notify/api.ts";
+import { enqueueTransition } from "./notify/enqueue.ts";
+import { startOutboxWorker, type OutboxWorker } from "./notify/outbox.ts";
+import { createSafeFetch } from "./notify/safe-fetch.ts";
+import type { NotifyDeps } from "./notify/service.ts";
 import { getStatus } from "./system/service.ts";
 import { devicesApi } from "./devices/api.ts";
 import type { DeviceDeps } from "./devices/deps.ts";
@@ -82,6 +87,8 @@ export interface App {
   readonly auth: Auth;
   readonly hub: Hub;
   readonly alerts: { engine: Engine; bus: AlertBus };
+  /** Deliver due notifications now (tests). */
+  drainOutbox(): Promise<number>;
   readonly ingest: { writer: ReturnType<typeof createWriter>; quarantine: ReturnType<typeof createQuarantine>; registry: ReturnType<typeof createRegistry> };
   /** The hono app: tests call app.http.request() without a socket. */
   readonly http: Hono<HttpEnv>;
@@ -157,6 +164,25 @@ export async function createApp(deps: AppDeps): Promise<App> {
     ratePerSecond: config["ingest.device_rate_per_second"],
   });
 
+  // Notifications: routed into the outbox inside the alert's transaction, delivered by the worker.
+  const notifyDeps: NotifyDeps = {
+    db,
+    clock,
+    secrets,
+    publicUrl: url,
+    retryHorizonSeconds: config["notify.retry_hours"] * 3600,
+    sendContext: {
+      fetch: createSafeFetch({ allowPrivate: config["notify.allow_private_networks"], timeoutMs: config["notify.timeout_seconds"] * 1000 }),
+      mailer,
+      log,
+      timeoutMs: config["notify.timeout_seconds"] * 1000,
+      cache: new Map(),
+    },
+  };
+  alertBus.inTransaction.push(async (tx, t) => {
+    await enqueueTransition(notifyDeps, tx, t);
+  });
+
   // Live events for browsers: device connectivity changes from the sweep (on whichever node leads).
   const hub = await startHub(db, log, { [STATUS_CHANNEL]: (tenantId) => ({ type: "devices.status", tenantId }) });
   metrics.collect("pulse_live_subscribers", "Browsers listening to live events.", () => hub.subscribers());
@@ -202,6 +228,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ["/", identityProvidersApi(auth)],
       ["/", telemetryApi(auth)],
       ["/", alertsApi(auth, alertBus, (err) => log.error("alerts: listener failed", { error: err }))],
+      ["/", notificationsApi(auth, notifyDeps)],
       ["/", sitesApi({ db, clock })],
       ["/", devicesApi(deviceDeps)],
     ],
@@ -287,6 +314,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   let control: ControlServer | undefined;
   let leader: Leader | undefined;
   let scheduler: Scheduler | undefined;
+  let outbox: OutboxWorker | undefined;
   let started = false;
 
   const stop = async () => {
@@ -302,11 +330,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
     await unlistenDevices().catch(() => {});
     await hub.stop();
     await scheduler?.stop();
+    await outbox?.stop();
     await leader?.stop();
     await control?.stop().catch(() => {});
     stopProcessMetrics();
     await db.close();
-    listener = broker = scheduler = leader = control = undefined;
+    listener = broker = scheduler = leader = control = outbox = undefined;
     if (started) log.info("stopped");
     started = false;
   };
@@ -365,6 +394,18 @@ export async function createApp(deps: AppDeps): Promise<App> {
         });
         ports.http = listener.port;
         ports.provisioning = provisioning.start();
+        outbox = await startOutboxWorker({
+          db,
+          clock,
+          log,
+          metrics,
+          secrets,
+          send: notifyDeps.sendContext,
+          batch: 200,
+          leaseSeconds: config["notify.timeout_seconds"] * 3,
+          breakAfter: config["notify.circuit_failures"],
+          pollMs: 1000,
+        });
         leader = startLeaderElection({ db, log });
         scheduler = startScheduler({ jobs, leader, log, metrics });
       } catch (err) {
@@ -375,6 +416,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
       log.info("ready", { url: url(), http_port: ports.http, mqtt_port: ports.mqtt, database: dbInfo.kind });
     },
     stop,
+    drainOutbox: async () => {
+      if (!outbox) throw new Error("app: not started");
+      return outbox.drain();
+    },
     runJob: async (name) => {
       if (!scheduler) throw new Error("app: not started");
       await scheduler.runNow(name);

@@ -55,6 +55,11 @@ export const CONFIG_KEYS = {
 
   "devices.status_sweep_seconds": { kind: { type: "int", min: 1, max: 3600 }, default: 10, doc: "How often device connectivity (ONLINE/STALE/OFFLINE) is recomputed." },
 
+  "notify.allow_private_networks": { kind: { type: "bool" }, default: false, doc: "Let notification channels call private, loopback and link-local addresses (on-prem receivers); off protects against SSRF." },
+  "notify.timeout_seconds": { kind: { type: "int", min: 1, max: 120 }, default: 10, doc: "Longest a single notification delivery may take." },
+  "notify.retry_hours": { kind: { type: "int", min: 1, max: 720 }, default: 24, doc: "How long a failing notification is retried before it becomes a dead letter." },
+  "notify.circuit_failures": { kind: { type: "int", min: 1, max: 1000 }, default: 5, doc: "Failures in a row after which a channel is paused (1, 2, 4 … up to 30 minutes)." },
+
   "database.url": { kind: { type: "url", protocols: ["postgres:", "postgresql:"] }, default: "", secret: true, doc: "Postgres 15+ (or TimescaleDB) URL. Empty: embedded PGlite in data_dir." },
   "database.pool_max": { kind: { type: "int", min: 1, max: 200 }, default: 10, doc: "Most connections Pulse opens to Postgres." },
   "database.statement_timeout_ms": { kind: { type: "int", min: 0, max: 3_600_000 }, default: 30_000, doc: "Longest a single statement may run (0 = no limit)." },
@@ -79,6 +84,10 @@ export const CONFIG_KEYS = {
   "smtp.username": { kind: { type: "string" }, default: "", doc: "SMTP user name; empty for no authentication." },
   "smtp.password": { kind: { type: "string" }, default: "", secret: true, doc: "SMTP password." },
   "smtp.from": { kind: { type: "string" }, default: "Pulse <pulse@localhost>", doc: "From address of mail Pulse sends." },
+
+  "provisioning.admin_key": { kind: { type: "string", pattern: /^\S{24,}$/, allowed: "at least 24 characters without spaces (openssl rand -base64 32)" }, default: "", secret: true, doc: "Key factory tooling sends as X-Admin-Key to the provisioning API (PROTOCOL.md). Empty: the provisioning API is off." },
+  "provisioning.listen": { kind: { type: "string", pattern: /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, allowed: "host:port, e.g. 127.0.0.1:8081" }, default: "", doc: "Serve the provisioning API only on this address (e.g. 127.0.0.1:8081), to keep it off public interfaces. Empty: on the HTTP port." },
+  "provisioning.activation_code_hours": { kind: { type: "int", min: 1, max: 8760 }, default: 24, doc: "An activation code expires this many hours after it is issued (it works once either way)." },
 
   "bootstrap.admin_password": { kind: { type: "string" }, default: "", secret: true, doc: "Password of the first operator-admin 'admin', used once on first start. Empty: a random one is printed once." },
 } as const satisfies Record<string, KeySpec>;

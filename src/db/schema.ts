@@ -497,3 +497,77 @@ export const maintenanceWindows = pgTable("maintenance_windows", {
   createdAt: tstz("created_at").notNull().defaultNow(),
   updatedAt: tstz("updated_at").notNull().defaultNow(),
 });
+
+// 0006: notifications
+
+export const notificationChannels = pgTable("notification_channels", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+  name: text("name").notNull(),
+  type: text("type", { enum: ["webhook", "http", "slack", "pagerduty", "teams", "email", "snmp", "mqtt"] }).notNull(),
+  config: jsonb("config").notNull().default({}),
+  secrets: text("secrets"),
+  enabled: boolean("enabled").notNull().default(true),
+  disabledReason: text("disabled_reason"),
+  consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+  circuitOpenUntil: tstz("circuit_open_until"),
+  createdAt: tstz("created_at").notNull().defaultNow(),
+  updatedAt: tstz("updated_at").notNull().defaultNow(),
+});
+
+export const notificationRoutes = pgTable("notification_routes", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+  channelId: uuid("channel_id").notNull().references(() => notificationChannels.id, { onDelete: "cascade" }),
+  name: text("name").notNull(),
+  minSeverity: text("min_severity", { enum: ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"] }).notNull().default("INFO"),
+  alertTypes: text("alert_types").array().notNull().default(sql`'{}'`),
+  scope: jsonb("scope").notNull().default({}),
+  transitions: text("transitions").array().notNull().default(sql`'{triggered,resolved}'`),
+  throttleSeconds: integer("throttle_seconds").notNull().default(0),
+  activeHours: jsonb("active_hours"),
+  enabled: boolean("enabled").notNull().default(true),
+  createdAt: tstz("created_at").notNull().defaultNow(),
+  updatedAt: tstz("updated_at").notNull().defaultNow(),
+});
+
+export const notificationOutbox = pgTable("notification_outbox", {
+  id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+  tenantId: text("tenant_id").notNull(),
+  channelId: uuid("channel_id").notNull().references(() => notificationChannels.id, { onDelete: "cascade" }),
+  alertId: uuid("alert_id"),
+  event: text("event").notNull(),
+  idempotencyKey: text("idempotency_key").notNull(),
+  payload: jsonb("payload").notNull(),
+  status: text("status", { enum: ["pending", "delivered", "dead"] }).notNull().default("pending"),
+  attempts: integer("attempts").notNull().default(0),
+  nextAttemptAt: tstz("next_attempt_at").notNull().defaultNow(),
+  leasedUntil: tstz("leased_until"),
+  lastError: text("last_error"),
+  createdAt: tstz("created_at").notNull().defaultNow(),
+  deliveredAt: tstz("delivered_at"),
+  giveUpAt: tstz("give_up_at").notNull(),
+});
+
+export const notificationAttempts = pgTable("notification_attempts", {
+  id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+  tenantId: text("tenant_id").notNull(),
+  outboxId: bigint("outbox_id", { mode: "number" }).notNull().references(() => notificationOutbox.id, { onDelete: "cascade" }),
+  time: tstz("time").notNull().defaultNow(),
+  ok: boolean("ok").notNull(),
+  statusCode: integer("status_code"),
+  latencyMs: integer("latency_ms").notNull(),
+  response: text("response"),
+  error: text("error"),
+});
+
+export const notificationThrottle = pgTable(
+  "notification_throttle",
+  {
+    tenantId: text("tenant_id").notNull(),
+    channelId: uuid("channel_id").notNull().references(() => notificationChannels.id, { onDelete: "cascade" }),
+    fingerprint: text("fingerprint").notNull(),
+    lastAt: tstz("last_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.channelId, t.fingerprint] })],
+);

@@ -26,10 +26,13 @@ export function withCrossTenantRead<T>(db: Db, fn: (tx: Sql) => Promise<T>): Pro
   });
 }
 
+/** The statement that gives a transaction the system scope (see withSystem). */
+export const SYSTEM_SCOPE_SQL = "select set_config('pulse.cross_tenant', 'all', true)";
+
 /** System work across tenants: the ingest writer, sweeps, schedulers. Never for request handling. */
 export function withSystem<T>(db: Db, fn: (tx: Sql) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
-    await tx.query("select set_config('pulse.cross_tenant', 'all', true)");
+    await tx.query(SYSTEM_SCOPE_SQL);
     return fn(tx);
   });
 }

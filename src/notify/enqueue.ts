@@ -1,0 +1,52 @@
+// Routing an alert change into the outbox, inside the transaction that made
+// the change: if the process dies between the two, neither happened. A
+// throttle per (channel, alert fingerprint) keeps a flapping alert from
+// paging twice within the route's window.
+
+import type { Transition } from "../alerts/lifecycle.ts";
+import type { Sql } from "../db/db.ts";
+import { buildEvent, messageId } from "./event.ts";
+import { routeMatches, routedEvent } from "./routing.ts";
+import { claimThrottle, insertOutbox, listRoutes } from "./store.ts";
+
+export interface EnqueueDeps {
+  publicUrl: () => string;
+  /** How long a notification is retried before it goes to the dead letters. */
+  retryHorizonSeconds: number;
+}
+
+export const OUTBOX_CHANNEL = "pulse_outbox";
+
+/** Write the outbox rows for one transition (a TransitionHook). Returns how many. */
+export async function enqueueTransition(deps: EnqueueDeps, tx: Sql, t: Transition): Promise<number> {
+  const event = routedEvent(t.kind);
+  if (!event) return 0;
+  const a = t.alert;
+  const routes = (await listRoutes(tx, a.tenant_id)).filter((r) => r.channel_enabled);
+  if (!routes.length) return 0;
+  const [device] = await tx.query<{ tags: Record<string, string> }>("select tags from devices where tenant_id = $1 and id = $2", [a.tenant_id, a.device_id]);
+  const [tenant] = await tx.query<{ name: string }>("select name from tenants where id = $1", [a.tenant_id]);
+  const at = t.at.getTime();
+  const channels = new Set<string>();
+  let n = 0;
+  for (const route of routes) {
+    // Several routes to one channel send once.
+    if (channels.has(route.channel_id) || !routeMatches(route, a, event, device, at)) continue;
+    if (event === "triggered" && route.throttle_seconds > 0 && !(await claimThrottle(tx, a.tenant_id, route.channel_id, a.fingerprint, t.at, route.throttle_seconds))) continue;
+    channels.add(route.channel_id);
+    const id = messageId([a.id, event, String(a.trigger_count), a.status, t.at.toISOString(), route.channel_id]);
+    await insertOutbox(tx, {
+      tenantId: a.tenant_id,
+      channelId: route.channel_id,
+      alertId: a.id,
+      event: `alert.${event}`,
+      key: id,
+      payload: buildEvent({ id, type: `alert.${event}`, at: t.at, tenantName: tenant?.name ?? a.tenant_id, alert: a, publicUrl: deps.publicUrl() }),
+      now: t.at,
+      giveUpAt: new Date(at + deps.retryHorizonSeconds * 1000),
+    });
+    n++;
+  }
+  if (n) await tx.query("select pg_notify($1, '')", [OUTBOX_CHANNEL]);
+  return n;
+}
