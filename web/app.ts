@@ -9,10 +9,17 @@ import type { HttpEnv } from "../src/http/env.ts";
 import type { Status } from "../src/system/service.ts";
 import type { Assets } from "./assets.ts";
 import type { PageEnv } from "./components/page.ts";
+import { accountPages, tenantChoices } from "./pages/account.ts";
 import { apiDocsPages } from "./pages/api-docs.ts";
+import { developerPages } from "./pages/apikeys.ts";
+import { auditPages } from "./pages/audit.ts";
 import { authPages } from "./pages/auth.ts";
 import { errorPage } from "./pages/errors.ts";
 import { fleetPages } from "./pages/fleet.ts";
+import { identityProviderPages } from "./pages/identity-providers.ts";
+import { invitePages } from "./pages/invites.ts";
+import { tenantPages } from "./pages/tenants.ts";
+import { userPages } from "./pages/users.ts";
 
 export interface WebDeps {
   assets: Assets;
@@ -25,7 +32,7 @@ export interface WebDeps {
 const PUBLIC_PAGES = /^\/(login|logout|oauth\/|auth\/|\.well-known\/|invite\/|reset-password\/|forgot-password|api-docs|healthz|readyz|metrics|assets\/|api\/)/;
 
 export function buildWeb(deps: WebDeps) {
-  const env: PageEnv = { assets: deps.assets, available: new Set(["fleet", "api"]) };
+  const env: PageEnv = { assets: deps.assets, available: new Set(["fleet", "api", "users", "tenants", "audit", "developer", "identity-providers"]) };
   const web = new Hono<HttpEnv>();
   web.route("/", authPages(deps.auth, deps.assets));
   web.use("*", async (c, next) => {
@@ -37,8 +44,17 @@ export function buildWeb(deps: WebDeps) {
       return c.redirect(`/login?next=${encodeURIComponent(c.req.path + (new URL(c.req.url).search || ""))}`, 303);
     }
     if (p.mustChangePassword && !c.req.path.startsWith("/account")) return c.redirect("/account/password?required=1", 303);
+    // The top bar's tenant switcher needs the person's choices on every page.
+    if (c.req.method === "GET") c.set("tenantChoices", await tenantChoices(deps.auth, p));
     return next();
   });
+  web.route("/", invitePages(deps.auth, deps.assets));
+  web.route("/", accountPages(env, deps.auth));
+  web.route("/", userPages(env, deps.auth));
+  web.route("/", tenantPages(env, deps.auth));
+  web.route("/", auditPages(env, deps.auth));
+  web.route("/", developerPages(env, deps.auth));
+  web.route("/", identityProviderPages(env, deps.auth));
   web.route("/", fleetPages(env, deps));
   web.route("/", apiDocsPages(env, deps));
   return { web, errorPage: errorPage(env) };

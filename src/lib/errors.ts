@@ -12,7 +12,9 @@ export type ErrorCode =
   | "payload_too_large"
   | "rate_limited"
   | "unavailable"
-  | "internal";
+  | "internal"
+  // The tenant's device limit would be exceeded (the same reason code ingest uses).
+  | "DEVICE_LIMIT";
 
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
@@ -25,6 +27,7 @@ const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   unavailable: 503,
   internal: 500,
+  DEVICE_LIMIT: 403,
 };
 
 export class AppError extends Error {

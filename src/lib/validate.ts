@@ -35,3 +35,28 @@ export function requireEmail(field: string, v: unknown): string {
   if (typeof v !== "string" || !EMAIL.test(v.trim())) throw invalid(field, `${field}: must be an email address`);
   return v.trim().toLowerCase();
 }
+
+/** A finite number in [min, max], or null when absent (undefined, null or ""). Numeric strings are accepted (CSV, forms). */
+export function optionalNumber(field: string, v: unknown, min: number, max: number): number | null {
+  if (v === undefined || v === null || v === "") return null;
+  const n = typeof v === "number" ? v : typeof v === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n < min || n > max) throw invalid(field, `${field}: must be a number from ${min} to ${max}`);
+  return n;
+}
+
+/** Latitude and longitude: both or neither. */
+export function optionalLatLng(lat: unknown, lng: unknown): { lat: number | null; lng: number | null } {
+  const la = optionalNumber("lat", lat, -90, 90);
+  const ln = optionalNumber("lng", lng, -180, 180);
+  if ((la === null) !== (ln === null)) throw invalid(la === null ? "lat" : "lng", `${la === null ? "lat" : "lng"}: lat and lng go together; give both or neither`);
+  return { lat: la, lng: ln };
+}
+
+/** Trimmed text of at most max characters, or null when absent or blank. */
+export function optionalText(field: string, v: unknown, max = 200): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "string") throw invalid(field, `${field}: must be text`);
+  const s = v.trim();
+  if (s.length > max) throw invalid(field, `${field}: must be at most ${max} characters`);
+  return s === "" ? null : s;
+}

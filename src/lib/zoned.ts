@@ -69,7 +69,9 @@ export function instantOf(l: { year: number; month: number; day: number; hour: n
 /** The instant, moving forward past a gap when the local time does not exist (for schedules that must happen). */
 export function instantOrAfterGap(l: { year: number; month: number; day: number; hour: number; minute: number }, timeZone: string): number {
   for (let shift = 0; shift <= 180; shift += 15) {
-    const t = instantOf({ ...l, minute: l.minute + shift }, timeZone);
+    // Carry minutes past 59 into the hour (and day): instantOf compares wall-clock fields as given.
+    const w = new Date(Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute + shift));
+    const t = instantOf({ year: w.getUTCFullYear(), month: w.getUTCMonth() + 1, day: w.getUTCDate(), hour: w.getUTCHours(), minute: w.getUTCMinutes() }, timeZone);
     if (t !== undefined) return t;
   }
   return Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute);

@@ -6,9 +6,12 @@ import { getCookie } from "hono/cookie";
 import type { HttpEnv } from "../../src/http/env.ts";
 import type { Assets } from "../assets.ts";
 import { html, renderDocument, type VNode } from "../render.ts";
+import { readFlash } from "./page.ts";
 
 export function renderAuthPage(c: Context<HttpEnv>, assets: Assets, title: string, body: VNode | VNode[], status = 200): Response {
   const theme = getCookie(c, "pulse_theme");
+  // A message carried over a redirect ("your account is ready, sign in").
+  const flash = readFlash(c);
   return c.html(
     renderDocument(html`<html lang="en" data-theme=${theme === "dark" || theme === "light" ? theme : undefined}>
       <head>
@@ -23,7 +26,9 @@ export function renderAuthPage(c: Context<HttpEnv>, assets: Assets, title: strin
       <body class="auth-body">
         <main id="main" class="auth-main">
           <div class="auth-brand"><span class="brand-mark" aria-hidden="true">◉</span> Pulse</div>
-          <section class="card auth-card">${body}</section>
+          <section class="card auth-card">
+            ${flash ? html`<div class=${`flash flash-${flash.kind}`} role=${flash.kind === "error" ? "alert" : "status"}>${flash.text}</div>` : null}${body}
+          </section>
         </main>
       </body>
     </html>`),

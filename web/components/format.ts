@@ -75,3 +75,25 @@ export function formatBytes(n: number): string {
   }
   return i === 0 ? `${Math.round(v)} B` : `${v.toFixed(v >= 10 ? 0 : 1)} ${units[i]}`;
 }
+
+/**
+ * The instant a wall-clock time ("2025-11-27T09:16" or "2025-11-27", as a
+ * datetime-local or date input sends it) names in an IANA zone; undefined when
+ * the text is not such a time. Around a DST change the later offset wins.
+ */
+export function zonedTimeToDate(local: string, timeZone: string): Date | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(local.trim());
+  if (!m) return undefined;
+  const [mon, day, hour, min, sec] = [+m[2]!, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0)];
+  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 59) return undefined;
+  const asUtc = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0));
+  if (Number.isNaN(asUtc)) return undefined;
+  const fmt = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  // The zone's offset at an instant: its wall-clock reading minus UTC.
+  const offset = (t: number) => {
+    const parts = Object.fromEntries(fmt.formatToParts(new Date(t)).map((p) => [p.type, p.value]));
+    return Date.UTC(+parts.year!, +parts.month! - 1, +parts.day!, +parts.hour!, +parts.minute!, +parts.second!) - t;
+  };
+  const first = asUtc - offset(asUtc);
+  return new Date(asUtc - offset(first));
+}

@@ -15,6 +15,8 @@ export interface NavArea {
   group: NavGroup;
   /** Only operators see it (once a signed-in user is known). */
   operatorOnly?: boolean;
+  /** Only administrators see it: tenant-admins and operators, not customers. */
+  adminOnly?: boolean;
 }
 
 export type NavGroup = "Operate" | "Configure" | "Insights" | "Admin" | "Developers";
@@ -30,11 +32,13 @@ export const AREAS: readonly NavArea[] = [
   { key: "escalation", label: "Escalation", href: "/escalation", group: "Configure" },
   { key: "notifications", label: "Notifications", href: "/notifications", group: "Configure" },
   { key: "reports", label: "Reports", href: "/reports", group: "Insights" },
-  { key: "audit", label: "Audit", href: "/audit", group: "Insights" },
-  { key: "users", label: "Users", href: "/users", group: "Admin" },
+  { key: "audit", label: "Audit", href: "/audit", group: "Insights", adminOnly: true },
+  { key: "users", label: "Users", href: "/users", group: "Admin", adminOnly: true },
+  { key: "identity-providers", label: "Sign-in providers", href: "/identity-providers", group: "Admin", adminOnly: true },
   { key: "tenants", label: "Tenants", href: "/tenants", group: "Admin", operatorOnly: true },
   { key: "subscription", label: "Subscription", href: "/subscription", group: "Admin" },
   { key: "operator", label: "Operator", href: "/operator", group: "Admin", operatorOnly: true },
+  { key: "developer", label: "Developer access", href: "/developer", group: "Developers", adminOnly: true },
   { key: "api", label: "API reference", href: "/api-docs", group: "Developers" },
 ];
 
@@ -51,6 +55,19 @@ const GO_TO: ReadonlyArray<{ key: string; area: string; label: string }> = [
   { key: "a", area: "alerts", label: "Go to alerts" },
 ];
 
+/** The tenants a person may work in, when there is more than one choice (top bar switcher). */
+export interface TenantSwitch {
+  /** The tenant worked in now; null = none (operators: the platform view). */
+  current: string | null;
+  choices: ReadonlyArray<{ id: string; name: string }>;
+  /** Operators may work in no tenant at all. */
+  allowNone: boolean;
+  /** The session's CSRF token. */
+  csrf: string;
+  /** Where to land after switching (the current area). */
+  next: string;
+}
+
 export interface Flash {
   kind: "ok" | "error" | "info";
   text: string;
@@ -64,6 +81,8 @@ export interface LayoutProps {
   /** Areas with pages in this build; the rest render as not yet available. */
   available: ReadonlySet<string>;
   user?: { name: string; role: string; tenant?: string } | undefined;
+  /** Shown instead of the tenant's name when the person has more than one tenant to choose from. */
+  tenantSwitch?: TenantSwitch | undefined;
   /** Where the sign-out form posts, with any hidden fields it needs (CSRF token). */
   signOut?: { action: string; fields?: Record<string, string> } | undefined;
   flash?: Flash | undefined;
@@ -77,6 +96,7 @@ export interface LayoutProps {
 }
 
 const OPERATOR_ROLES = new Set(["operator", "operator-admin"]);
+const ADMIN_ROLES = new Set(["tenant-admin", "operator", "operator-admin"]);
 
 // The favicon: the brand's pulse line, as a data: URL (img-src allows data:).
 const FAVICON =
@@ -96,7 +116,8 @@ export function BrandMark(): VNode {
 export function Layout(p: LayoutProps): VNode {
   const islands = ["islands/theme.js", "islands/shortcuts.js", ...(p.islands ?? []).filter((n) => n !== "islands/theme.js" && n !== "islands/shortcuts.js")];
   const isOperator = p.user ? OPERATOR_ROLES.has(p.user.role) : true;
-  const areas = AREAS.filter((a) => !a.operatorOnly || isOperator);
+  const isAdmin = p.user ? ADMIN_ROLES.has(p.user.role) : true;
+  const areas = AREAS.filter((a) => (!a.operatorOnly || isOperator) && (!a.adminOnly || isAdmin));
   return html`<html lang="en" data-theme=${p.theme}>
     <head>
       <meta charset="utf-8" />
@@ -111,7 +132,7 @@ export function Layout(p: LayoutProps): VNode {
       <a class="skip" href="#main">Skip to content</a>
       <header class="topbar">
         <a class="brand" href="/">${BrandMark()}<span>Pulse</span></a>
-        ${p.user?.tenant ? html`<span class="topbar-tenant" title="Tenant">${p.user.tenant}</span>` : null}
+        ${p.tenantSwitch ? TenantSwitcher(p.tenantSwitch) : p.user?.tenant ? html`<span class="topbar-tenant" title="Tenant">${p.user.tenant}</span>` : null}
         <div class="topbar-right">
           <button type="button" class="btn btn-ghost btn-icon" data-shortcuts-open hidden aria-haspopup="dialog" aria-controls="shortcuts" title="Keyboard shortcuts (?)">
             ${Icon({ name: "keyboard" })}<span class="visually-hidden">Keyboard shortcuts</span>
@@ -156,7 +177,7 @@ export function Layout(p: LayoutProps): VNode {
 
 function UserMenu(p: { user: NonNullable<LayoutProps["user"]>; signOut: LayoutProps["signOut"] }): VNode {
   return html`<span class="who">
-    <span class="who-name">${p.user.name}</span>
+    <a class="who-name" href="/account" title="Your account">${p.user.name}</a>
     <span class="who-role">${p.user.role}</span>
     ${p.signOut
       ? html`<form method="post" action=${p.signOut.action} class="inline-form">
@@ -165,6 +186,20 @@ function UserMenu(p: { user: NonNullable<LayoutProps["user"]>; signOut: LayoutPr
         </form>`
       : null}
   </span>`;
+}
+
+/** A small form: choose the tenant to work in, then Switch (no script: changing a select must not navigate by itself). */
+function TenantSwitcher(t: TenantSwitch): VNode {
+  return html`<form method="post" action="/session/tenant" class="tenant-switch" data-tenant-switch>
+    <input type="hidden" name="_csrf" value=${t.csrf} />
+    <input type="hidden" name="next" value=${t.next} />
+    <label class="visually-hidden" for="topbar-tenant">Tenant you work in</label>
+    <select id="topbar-tenant" name="tenant">
+      ${t.allowNone ? html`<option value="" selected=${t.current === null}>All tenants (platform)</option>` : null}
+      ${t.choices.map((o) => html`<option value=${o.id} selected=${o.id === t.current}>${o.name}</option>`)}
+    </select>
+    <button type="submit" class="btn btn-ghost btn-sm">Switch</button>
+  </form>`;
 }
 
 /** Rendered on every page, closed; the shortcuts island opens it with `?`. Closes with Esc or its button, without script. */

@@ -9,6 +9,19 @@ import type { Assets } from "../assets.ts";
 import { renderDocument, type VNode } from "../render.ts";
 import { Layout, type Flash, type LayoutProps, type Shortcut } from "./layout.ts";
 
+/** The tenants the signed-in person may switch between; set by the web router for pages (see web/app.ts). */
+export interface TenantChoices {
+  current: string | null;
+  choices: Array<{ id: string; name: string }>;
+  allowNone: boolean;
+}
+
+declare module "../../src/http/env.ts" {
+  interface HttpVariables {
+    tenantChoices?: TenantChoices;
+  }
+}
+
 export interface PageEnv {
   assets: Assets;
   available: ReadonlySet<string>;
@@ -33,6 +46,11 @@ export function renderPage(c: Context<HttpEnv>, env: PageEnv, opts: PageOptions,
   const user = opts.user ?? (principal?.via === "session" ? { name: principal.displayName, role: roleOf(principal) ?? "no role", tenant: principal.tenantName ?? undefined } : undefined);
   const csrf = c.get("csrf");
   const signOut = opts.signOut ?? (principal?.via === "session" ? { action: "/logout", fields: csrf ? { _csrf: csrf } : {} } : undefined);
+  const choices = c.get("tenantChoices");
+  const tenantSwitch =
+    choices && csrf && choices.choices.length + (choices.allowNone ? 1 : 0) > 1
+      ? { ...choices, csrf, next: "/" + (c.req.path.split("/")[1] ?? "") }
+      : undefined;
   const doc = renderDocument(
     Layout({
       title: opts.title,
@@ -40,6 +58,7 @@ export function renderPage(c: Context<HttpEnv>, env: PageEnv, opts: PageOptions,
       assets: env.assets,
       available: env.available,
       user,
+      tenantSwitch,
       signOut,
       flash,
       theme: theme === "dark" || theme === "light" ? theme : undefined,
@@ -57,7 +76,8 @@ export function redirectWithFlash(c: Context<HttpEnv>, to: string, flash: Flash)
   return c.redirect(to, 303);
 }
 
-function readFlash(c: Context<HttpEnv>): Flash | undefined {
+/** The one-shot flash message of this request, if any (read once, then cleared). */
+export function readFlash(c: Context<HttpEnv>): Flash | undefined {
   const raw = getCookie(c, "pulse_flash");
   if (!raw) return undefined;
   deleteCookie(c, "pulse_flash", { path: "/" });

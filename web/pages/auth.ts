@@ -33,6 +33,7 @@ import { AppError } from "../../src/lib/errors.ts";
 import { randomSecret } from "../../src/lib/ids.ts";
 import type { Assets } from "../assets.ts";
 import { ErrorBox, Field, renderAuthPage } from "../components/auth-shell.ts";
+import { formCsrfOk as formCsrfOkFor, formFields, formToken as formTokenFor } from "../components/form-token.ts";
 import { html } from "../render.ts";
 
 interface LoginState {
@@ -49,6 +50,9 @@ export function authPages(auth: Auth, assets: Assets): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
   const cookie = (c: Context<HttpEnv>, name: string, value: string, maxAgeSeconds: number) =>
     setCookie(c, name, value, { path: "/", httpOnly: true, secure: auth.cookies.secure, sameSite: "Lax", maxAge: maxAgeSeconds });
+  // Double-submit token for the provider's forms (they run before any session exists).
+  const formToken = (c: Context<HttpEnv>) => formTokenFor(c, auth.cookies);
+  const formCsrfOk = (c: Context<HttpEnv>, form: Record<string, string | undefined>) => formCsrfOkFor(c, auth.cookies, form);
 
   // 1. The UI starts a sign-in as a client of the provider.
   app.get("/login", async (c) => {
@@ -323,29 +327,7 @@ export function authPages(auth: Auth, assets: Assets): Hono<HttpEnv> {
     );
   }
 
-  /** Double-submit token for the provider's forms (they run before any session exists). */
-  async function formToken(c: Context<HttpEnv>): Promise<string> {
-    let token = getCookie(c, auth.cookies.formCsrf);
-    if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) {
-      token = randomSecret(32);
-      cookie(c, auth.cookies.formCsrf, token, 3600);
-    }
-    return token;
-  }
-
-  async function formCsrfOk(c: Context<HttpEnv>, form: Record<string, string | undefined>): Promise<boolean> {
-    const cookieToken = getCookie(c, auth.cookies.formCsrf);
-    return !!cookieToken && form._form === cookieToken;
-  }
-
   return app;
-}
-
-async function formFields(c: Context<HttpEnv>): Promise<Record<string, string | undefined>> {
-  const body = await c.req.parseBody();
-  const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
-  return out;
 }
 
 function pick(params: Record<string, string | undefined>): Record<string, string> {
