@@ -21,8 +21,9 @@ const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 // session and carry their own double-submit token instead.
 const OWN_FORM_TOKEN = /^\/(oauth\/|auth\/|logout$|forgot-password$|invite\/|reset-password\/)/;
 // Paths that never need or record authentication.
-// Devices authenticate to /ingest with provision tokens, checked by ingest itself.
-const PUBLIC = /^\/(healthz|readyz|metrics|assets\/|favicon|ingest\/)/;
+// Devices authenticate to /ingest with provision tokens, checked by ingest itself;
+// the provisioning API (/api/admin/, /api/device/) checks its X-Admin-Key or activation code.
+const PUBLIC = /^\/(healthz|readyz|metrics|assets\/|favicon|ingest\/|api\/admin\/|api\/device\/)/;
 
 export function authenticate(auth: Auth): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {

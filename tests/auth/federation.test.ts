@@ -12,6 +12,9 @@ import { agent, formFields, signedIn } from "../helpers/agent.ts";
 import { PASSWORDS, platformAdmin, seedCast } from "../helpers/cast.ts";
 import { freePort, startPulse, type TestPulse } from "../helpers/pulse.ts";
 
+// Hooks do not take bunfig's test timeout; booting Pulse on a busy machine can take longer than 5 s.
+const HOOK_MS = 60_000;
+
 describe("federated sign-in through an upstream OpenID provider", () => {
   let upstream: TestPulse; // the company's identity provider
   let pulse: TestPulse; // the Pulse people sign in to
@@ -32,11 +35,11 @@ describe("federated sign-in through an upstream OpenID provider", () => {
     const reg = await createClient(deps, { ...platformAdmin, tenantId: "initech" }, { name: "Pulse at Acme", redirectUris: [`${pulse.url}/auth/federated/callback`], confidential: true });
     clientId = reg.client.id;
     clientSecret = reg.secret!;
-  });
+  }, HOOK_MS);
   afterAll(async () => {
     await pulse?.stop();
     await upstream?.stop();
-  });
+  }, HOOK_MS);
 
   test("the operator-admin adds the provider; an unreachable issuer is refused naming the field", async () => {
     const admin = await signedIn(pulse.url, "admin", PASSWORDS.admin);

@@ -35,7 +35,9 @@ describe("openid-client against Pulse, signing in with Chromium", () => {
       hostname: "127.0.0.1",
       port: 0,
       fetch(req) {
-        arrived.push(new URL(req.url));
+        const url = new URL(req.url);
+        if (url.pathname !== "/cb") return new Response(null, { status: 404 });
+        arrived.push(url);
         return new Response("<!doctype html><title>Dashboard</title><p>Signed in</p>", { headers: { "content-type": "text/html" } });
       },
     });
