@@ -5,7 +5,7 @@
 import type { Db } from "../db/db.ts";
 import { withSystem } from "../db/scope.ts";
 import type { Clock } from "../lib/clock.ts";
-import { clearThrottle, findThrottles, lockThrottle, saveThrottle } from "./sessions/store.ts";
+import { clearThrottle, lockThrottle, saveThrottle } from "./sessions/store.ts";
 
 export const WINDOW_MS = 15 * 60_000;
 export const LOCK_MS = 15 * 60_000;
@@ -19,38 +19,43 @@ export interface ThrottleDeps {
 
 const keysFor = (login: string, ip: string) => ({ account: `user:${login.toLowerCase()}`, ip: `ip:${ip}` });
 
-/** Seconds until this login/address may try again, or 0 when it may try now. */
-export async function throttledFor(deps: ThrottleDeps, login: string, ip: string): Promise<number> {
-  const k = keysFor(login, ip);
-  const now = deps.clock.now().getTime();
-  const rows = await withSystem(deps.db, (tx) => findThrottles(tx, [k.account, k.ip]));
-  const until = Math.max(0, ...rows.map((r) => r.locked_until?.getTime() ?? 0));
-  return until > now ? Math.ceil((until - now) / 1000) : 0;
-}
-
-/** Count a failed attempt against both the account and the address. */
-export async function recordLoginFailure(deps: ThrottleDeps, login: string, ip: string): Promise<void> {
+/**
+ * Reserve one sign-in attempt for this account and address, atomically:
+ * refused (with the seconds to wait) while either is locked; otherwise the
+ * attempt counts as a failure until releaseAttempt says it succeeded. So
+ * twenty guesses sent at once cannot all get past a limit of five.
+ */
+export async function reserveAttempt(deps: ThrottleDeps, login: string, ip: string): Promise<{ wait: number; lockedNow: boolean }> {
   const k = keysFor(login, ip);
   const now = deps.clock.now();
-  await withSystem(deps.db, async (tx) => {
-    for (const [key, max] of [
+  return withSystem(deps.db, async (tx) => {
+    const keys = [
       [k.account, deps.maxPerAccount],
       [k.ip, deps.maxPerIp],
-    ] as const) {
-      const row = await lockThrottle(tx, key);
+    ] as const;
+    // Lock both rows (in a fixed order) before deciding.
+    const rows = [];
+    for (const [key] of keys) rows.push(await lockThrottle(tx, key));
+    const until = Math.max(0, ...rows.map((r) => r?.locked_until?.getTime() ?? 0));
+    if (until > now.getTime()) return { wait: Math.ceil((until - now.getTime()) / 1000), lockedNow: false };
+    let lockedNow = false;
+    for (let i = 0; i < keys.length; i++) {
+      const [key, max] = keys[i]!;
+      const row = rows[i];
       const fresh = !row || row.window_start.getTime() < now.getTime() - WINDOW_MS;
       const failures = fresh ? 1 : row.failures + 1;
-      await saveThrottle(tx, {
-        key,
-        failures,
-        window_start: fresh ? now : row.window_start,
-        locked_until: failures >= max ? new Date(now.getTime() + LOCK_MS) : (row?.locked_until ?? null),
-      });
+      if (failures >= max) lockedNow = true;
+      await saveThrottle(tx, { key, failures, window_start: fresh ? now : row.window_start, locked_until: failures >= max ? new Date(now.getTime() + LOCK_MS) : null });
     }
+    return { wait: 0, lockedNow };
   });
 }
 
-/** A successful sign-in clears the account's counter (not the address's). */
-export async function recordLoginSuccess(deps: ThrottleDeps, login: string): Promise<void> {
-  await withSystem(deps.db, (tx) => clearThrottle(tx, keysFor(login, "").account));
+/** The attempt succeeded: the account starts afresh and the address gets its attempt back. */
+export async function releaseAttempt(deps: ThrottleDeps, login: string, ip: string): Promise<void> {
+  const k = keysFor(login, ip);
+  await withSystem(deps.db, async (tx) => {
+    await clearThrottle(tx, k.account);
+    await tx.query("update login_throttle set failures = greatest(0, failures - 1), locked_until = case when failures - 1 < $2 then null else locked_until end where key = $1", [k.ip, deps.maxPerIp]);
+  });
 }

@@ -164,7 +164,12 @@ export function authPages(auth: Auth, assets: Assets): Hono<HttpEnv> {
   app.get("/oauth/end-session", async (c) => {
     const hint = c.req.query("id_token_hint");
     const post = c.req.query("post_logout_redirect_uri");
-    const who = hint ? await verifyIdTokenHint({ keys: auth.keys, issuer: auth.issuer }, hint) : undefined;
+    const hinted = hint ? await verifyIdTokenHint({ keys: auth.keys, issuer: auth.issuer }, hint) : undefined;
+    // The hint must name the person signed in in this browser; anyone else's
+    // (or an old) ID token proves nothing about who clicked the link.
+    const idp = await findSession(auth.sessions, "idp", getCookie(c, auth.cookies.idp));
+    const signedInAs = idp?.user_id ?? c.get("principal")?.id;
+    const who = hinted && hinted.sub === signedInAs ? hinted : undefined;
     if (!who) {
       // Without proof of who asks, a link must not sign anyone out: ask first.
       const token = await formToken(c);

@@ -176,8 +176,13 @@ export async function createPasswordReset(deps: LinkDeps, caller: Caller, userId
     if (!u) return undefined;
     if (caller.role === "operator-admin" || caller.actor.kind === "system") return u;
     if (caller.role !== "tenant-admin" || !caller.tenantId) return undefined;
-    // Tenant-admins may not reset platform accounts: that would be a way up.
-    return u.platform_role === null && (await findMembership(tx, caller.tenantId, userId)) ? u : undefined;
+    // A tenant-admin may reset only accounts that belong to her tenant alone:
+    // resetting a platform account, or someone who also works for another
+    // tenant, would be a way into places she has no business in.
+    if (u.platform_role !== null || !(await findMembership(tx, caller.tenantId, userId))) return undefined;
+    const [others] = await tx.query<{ n: number }>("select count(*) as n from tenant_memberships where user_id = $1 and tenant_id <> $2", [userId, caller.tenantId]);
+    if ((others?.n ?? 0) > 0) throw new AppError("forbidden", "this person also belongs to another tenant; only an operator-admin can reset their password");
+    return u;
   });
   if (!user) {
     if (caller.role !== "tenant-admin" && caller.role !== "operator-admin") throw new AppError("forbidden", "your role may not reset passwords");

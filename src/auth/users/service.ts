@@ -143,7 +143,10 @@ export async function listAllPlatformUsers(deps: UserDeps, caller: Caller): Prom
   return (await withCrossTenantRead(deps.db, (tx) => listAllUsers(tx))).map(toUser);
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export async function getUser(deps: UserDeps, caller: Caller, userId: string): Promise<User> {
+  if (!UUID.test(userId)) throw notFound(`user ${userId}`);
   if (caller.actor.kind === "user" && caller.actor.id === userId) {
     const row = await withSystem(deps.db, (tx) => findUserById(tx, userId));
     if (row) return toUser(row);
@@ -170,6 +173,7 @@ export async function userTenants(deps: UserDeps, userId: string) {
 /** Change a member's role in the caller's tenant. The last tenant-admin cannot be demoted. */
 export async function changeMemberRole(deps: UserDeps, ctx: Ctx, userId: string, roleInput: unknown): Promise<Member> {
   requirePermission(ctx, "admin", "change roles");
+  if (!UUID.test(userId)) throw notFound(`user ${userId}`);
   const role = requireRole("role", roleInput);
   const now = deps.clock.now();
   return withTenant(deps.db, ctx, async (tx) => {
@@ -196,6 +200,7 @@ export async function changeMemberRole(deps: UserDeps, ctx: Ctx, userId: string,
 /** Remove a member from the caller's tenant; their sessions and tokens for it end. */
 export async function removeMember(deps: UserDeps, ctx: Ctx, userId: string): Promise<void> {
   requirePermission(ctx, "admin", "remove users");
+  if (!UUID.test(userId)) throw notFound(`user ${userId}`);
   const now = deps.clock.now();
   await withTenant(deps.db, ctx, async (tx) => {
     const m = await findMembership(tx, ctx.tenantId, userId);
@@ -219,6 +224,7 @@ export async function removeMember(deps: UserDeps, ctx: Ctx, userId: string): Pr
 /** Disable or re-enable an account platform-wide (operator-admin). Disabling signs it out everywhere. */
 export async function setUserStatus(deps: UserDeps, caller: Caller, userId: string, status: "ACTIVE" | "DISABLED"): Promise<User> {
   requirePermission(caller, "platform-admin", "disable accounts");
+  if (!UUID.test(userId)) throw notFound(`user ${userId}`);
   if (caller.actor.kind === "user" && caller.actor.id === userId && status === "DISABLED") throw conflict("you cannot disable your own account");
   const now = deps.clock.now();
   return withSystem(deps.db, async (tx) => {
@@ -240,6 +246,7 @@ export async function setUserStatus(deps: UserDeps, caller: Caller, userId: stri
 /** Give or take a platform role (operator-admin). */
 export async function setPlatformRole(deps: UserDeps, caller: Caller, userId: string, role: PlatformRole | null): Promise<User> {
   requirePermission(caller, "platform-admin", "change platform roles");
+  if (!UUID.test(userId)) throw notFound(`user ${userId}`);
   const now = deps.clock.now();
   return withSystem(deps.db, async (tx) => {
     const before = await findUserById(tx, userId);
