@@ -55,8 +55,8 @@ import { createEngine, RULES_CHANNEL, type Engine } from "./alerts/engine.ts";
 import { notificationsApi } from "./notify/api.ts";
 import { enqueueTransition } from "./notify/enqueue.ts";
 import { startOutboxWorker, type OutboxWorker } from "./notify/outbox.ts";
-import { createSafeFetch } from "./notify/safe-fetch.ts";
-import type { NotifyDeps } from "./notify/service.ts";
+import { createHostGuard, createSafeFetch } from "./notify/safe-fetch.ts";
+import { ensureSnmpEngineId, type NotifyDeps } from "./notify/service.ts";
 import { getStatus } from "./system/service.ts";
 import { devicesApi } from "./devices/api.ts";
 import type { DeviceDeps } from "./devices/deps.ts";
@@ -89,6 +89,8 @@ export interface App {
   readonly alerts: { engine: Engine; bus: AlertBus };
   /** Deliver due notifications now (tests). */
   drainOutbox(): Promise<number>;
+  /** The embedded MQTT broker while running (tests subscribe to what Pulse publishes on it). */
+  broker(): Broker | undefined;
   readonly ingest: { writer: ReturnType<typeof createWriter>; quarantine: ReturnType<typeof createQuarantine>; registry: ReturnType<typeof createRegistry> };
   /** The hono app: tests call app.http.request() without a socket. */
   readonly http: Hono<HttpEnv>;
@@ -164,6 +166,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     ratePerSecond: config["ingest.device_rate_per_second"],
   });
 
+  let broker: Broker | undefined;
   // Notifications: routed into the outbox inside the alert's transaction, delivered by the worker.
   const notifyDeps: NotifyDeps = {
     db,
@@ -173,10 +176,21 @@ export async function createApp(deps: AppDeps): Promise<App> {
     retryHorizonSeconds: config["notify.retry_hours"] * 3600,
     sendContext: {
       fetch: createSafeFetch({ allowPrivate: config["notify.allow_private_networks"], timeoutMs: config["notify.timeout_seconds"] * 1000 }),
+      guardHost: createHostGuard({ allowPrivate: config["notify.allow_private_networks"] }),
       mailer,
       log,
       timeoutMs: config["notify.timeout_seconds"] * 1000,
       cache: new Map(),
+      snmpEngineId: await ensureSnmpEngineId(db, key.key),
+      snmpEnterpriseOid: config["notify.snmp_enterprise_oid"],
+      // The mqtt channel without a broker URL publishes here (the broker exists only once started).
+      publishLocal: config["mqtt.enabled"]
+        ? (topic, payload, qos, retain) =>
+            new Promise<void>((resolve, reject) => {
+              if (!broker) return reject(new Error("mqtt: the embedded broker is not running"));
+              broker.aedes.publish({ cmd: "publish", topic, payload: Buffer.from(payload), qos, retain, dup: false }, (err) => (err ? reject(err) : resolve()));
+            })
+        : undefined,
     },
   };
   alertBus.inTransaction.push(async (tx, t) => {
@@ -197,7 +211,6 @@ export async function createApp(deps: AppDeps): Promise<App> {
   let openapiDoc: () => unknown = () => ({});
   const { web, errorPage } = buildWeb({ assets, status, openapi: () => openapiDoc(), auth });
 
-  let broker: Broker | undefined;
   const { app: http, openapi } = buildHttpApp({
     log,
     metrics,
@@ -358,7 +371,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     url,
     async start() {
       try {
-        control = await startControlServer(config.data_dir, { config, db, dbInfo, clock, log, startedAt });
+        control = await startControlServer(config.data_dir, { config, db, dbInfo, clock, log, startedAt, afterDeviceChange: deviceDeps.afterChange, alertBus });
         if (config["mqtt.enabled"]) {
           broker = await startBroker({
             host: config["mqtt.host"],
@@ -416,6 +429,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       log.info("ready", { url: url(), http_port: ports.http, mqtt_port: ports.mqtt, database: dbInfo.kind });
     },
     stop,
+    broker: () => broker,
     drainOutbox: async () => {
       if (!outbox) throw new Error("app: not started");
       return outbox.drain();

@@ -59,6 +59,11 @@ export const CONFIG_KEYS = {
   "notify.timeout_seconds": { kind: { type: "int", min: 1, max: 120 }, default: 10, doc: "Longest a single notification delivery may take." },
   "notify.retry_hours": { kind: { type: "int", min: 1, max: 720 }, default: 24, doc: "How long a failing notification is retried before it becomes a dead letter." },
   "notify.circuit_failures": { kind: { type: "int", min: 1, max: 1000 }, default: 5, doc: "Failures in a row after which a channel is paused (1, 2, 4 … up to 30 minutes)." },
+  "notify.snmp_enterprise_oid": {
+    kind: { type: "string", pattern: /^1\.3\.6\.1\.4\.1\.\d+(\.\d+)+$/, allowed: "an OID under enterprises (1.3.6.1.4.1.<number>.<arc>…), e.g. 1.3.6.1.4.1.59999.1" },
+    default: "1.3.6.1.4.1.59999.1",
+    doc: "OID prefix of Pulse's SNMP traps: <prefix>.0.1 firing, .0.2 resolved, .0.3 acknowledged, .0.4 test; objects under <prefix>.1. Set it under your own private enterprise number; the MIB (GET /api/v1/notification-channels/snmp/mib) follows it.",
+  },
 
   "database.url": { kind: { type: "url", protocols: ["postgres:", "postgresql:"] }, default: "", secret: true, doc: "Postgres 15+ (or TimescaleDB) URL. Empty: embedded PGlite in data_dir." },
   "database.pool_max": { kind: { type: "int", min: 1, max: 200 }, default: 10, doc: "Most connections Pulse opens to Postgres." },

@@ -1,16 +1,19 @@
 // pulse <command>: dispatch to src/cli/<command>.ts, nothing else.
 import { EXIT_OK, EXIT_USAGE, stdio, type Command } from "./cli/command.ts";
+import { alerts } from "./cli/alerts.ts";
 import { apikey } from "./cli/apikey.ts";
 import { config } from "./cli/config.ts";
+import { device } from "./cli/device.ts";
 import { healthcheck } from "./cli/healthcheck.ts";
 import { migrate } from "./cli/migrate.ts";
 import { serve } from "./cli/serve.ts";
+import { site } from "./cli/site.ts";
 import { status } from "./cli/status.ts";
 import { tenant } from "./cli/tenant.ts";
 import { user } from "./cli/user.ts";
 import { version } from "./cli/version.ts";
 
-const COMMANDS: Command[] = [serve, migrate, config, status, tenant, user, apikey, version, healthcheck];
+const COMMANDS: Command[] = [serve, migrate, config, status, tenant, user, apikey, site, device, alerts, version, healthcheck];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -15,6 +15,8 @@ const TenantSchema = z
     suspended_at: z.string().nullable(),
     deleted_at: z.string().nullable(),
     purge_after: z.string().nullable(),
+    heartbeat_seconds: z.number().int().openapi({ description: "Default seconds between device heartbeats" }),
+    device_limit: z.number().int().nullable().openapi({ description: "Most devices (not decommissioned); null = no limit" }),
   })
   .openapi("Tenant");
 
@@ -27,6 +29,8 @@ const json = (t: Tenant) => ({
   suspended_at: t.suspendedAt?.toISOString() ?? null,
   deleted_at: t.deletedAt?.toISOString() ?? null,
   purge_after: t.purgeAfter?.toISOString() ?? null,
+  heartbeat_seconds: t.heartbeatSeconds,
+  device_limit: t.deviceLimit,
 });
 
 const IdParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, example: "acme" }) });
@@ -78,11 +82,29 @@ export function tenantsApi(auth: Auth) {
       method: "patch",
       path: "/tenants/{id}",
       tags: ["Tenants"],
-      summary: "Rename a tenant or change its time zone",
-      request: { params: IdParam, body: { content: { "application/json": { schema: z.object({ name: z.string().optional(), timezone: z.string().optional() }) } } } },
+      summary: "Rename a tenant, change its time zone or devices' default heartbeat; set its device limit (operator-admin)",
+      request: {
+        params: IdParam,
+        body: {
+          content: {
+            "application/json": {
+              schema: z.object({
+                name: z.string().optional(),
+                timezone: z.string().optional(),
+                heartbeat_seconds: z.number().int().optional(),
+                device_limit: z.number().int().nullable().optional(),
+              }),
+            },
+          },
+        },
+      },
       responses: { 200: ok("Updated"), ...errorResponses(400, 401, 403, 404) },
     }),
-    async (c) => c.json(json(await updateTenantDetails(deps, callerFrom(c), c.req.valid("param").id, c.req.valid("json"))), 200),
+    async (c) => {
+      const b = c.req.valid("json");
+      const input = { name: b.name, timezone: b.timezone, heartbeatSeconds: b.heartbeat_seconds, deviceLimit: b.device_limit };
+      return c.json(json(await updateTenantDetails(deps, callerFrom(c), c.req.valid("param").id, input)), 200);
+    },
   );
 
   for (const action of ["suspend", "resume", "restore"] as const) {

@@ -3,12 +3,12 @@
 // Operator-admins manage tenants; operators read them; tenant users see their own.
 
 import { recordAuditIn } from "../audit/service.ts";
-import type { Db } from "../db/db.ts";
+import type { Db, Sql } from "../db/db.ts";
 import { withCrossTenantRead, withSystem } from "../db/scope.ts";
 import { DEVICES_CHANNEL, notifyChange } from "../db/bus.ts";
 import type { Clock } from "../lib/clock.ts";
 import { can, requirePermission, type Caller } from "../lib/ctx.ts";
-import { AppError, conflict, notFound } from "../lib/errors.ts";
+import { AppError, conflict, invalid, notFound } from "../lib/errors.ts";
 import { requireSlug, requireText, requireTimeZone } from "../lib/validate.ts";
 import { findTenant, insertTenant, listTenants as listTenantRows, purgeDeletedTenants, updateTenant, type TenantRow } from "./store.ts";
 
@@ -28,6 +28,10 @@ export interface Tenant {
   suspendedAt: Date | null;
   deletedAt: Date | null;
   purgeAfter: Date | null;
+  /** Default seconds between device heartbeats (a device may set its own). */
+  heartbeatSeconds: number;
+  /** Most devices the tenant may have (decommissioned ones do not count); null = no limit. */
+  deviceLimit: number | null;
 }
 
 const toTenant = (r: TenantRow): Tenant => ({
@@ -39,6 +43,8 @@ const toTenant = (r: TenantRow): Tenant => ({
   suspendedAt: r.suspended_at,
   deletedAt: r.deleted_at,
   purgeAfter: r.purge_after,
+  heartbeatSeconds: r.heartbeat_seconds,
+  deviceLimit: r.device_limit,
 });
 
 const audit = (caller: Caller, tenantId: string, action: string, details?: Record<string, unknown>) => ({
@@ -82,21 +88,48 @@ export async function getTenant(deps: TenantDeps, caller: Caller, id: string): P
   return toTenant(row);
 }
 
-/** Rename or change the time zone (operator-admin, or the tenant's own admin). */
-export async function updateTenantDetails(deps: TenantDeps, caller: Caller, id: string, input: { name?: unknown; timezone?: unknown }): Promise<Tenant> {
+/**
+ * Rename, change the time zone or the devices' default heartbeat (operator-admin,
+ * or the tenant's own admin); the device limit only an operator-admin sets.
+ */
+export async function updateTenantDetails(
+  deps: TenantDeps,
+  caller: Caller,
+  id: string,
+  input: { name?: unknown; timezone?: unknown; heartbeatSeconds?: unknown; deviceLimit?: unknown },
+): Promise<Tenant> {
   if (!(can(caller, "platform-admin") || (caller.tenantId === id && can(caller, "admin")))) {
     if (caller.tenantId !== id && !can(caller, "platform-read")) throw notFound(`tenant ${id}`);
     throw new AppError("forbidden", "only an operator-admin or this tenant's admin may change it");
   }
-  const patch: { name?: string; timezone?: string } = {};
+  const patch: { name?: string; timezone?: string; heartbeat_seconds?: number; device_limit?: number | null } = {};
   if (input.name !== undefined) patch.name = requireText("name", input.name);
   if (input.timezone !== undefined) patch.timezone = requireTimeZone("timezone", input.timezone);
+  if (input.heartbeatSeconds !== undefined) {
+    const n = input.heartbeatSeconds;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 5 || n > 86_400) throw invalid("heartbeat_seconds", "heartbeat_seconds: a whole number of seconds from 5 to 86400");
+    patch.heartbeat_seconds = n;
+  }
+  if (input.deviceLimit !== undefined) {
+    requirePermission(caller, "platform-admin", "change a tenant's device limit");
+    const n = input.deviceLimit;
+    if (n !== null && (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 10_000_000)) throw invalid("device_limit", "device_limit: a whole number from 0 to 10000000, or null for no limit");
+    patch.device_limit = n;
+  }
   return withSystem(deps.db, async (tx) => {
     const row = await updateTenant(tx, id, patch, deps.clock.now());
     if (!row || row.status === "DELETED") throw notFound(`tenant ${id}`);
+    // Ingest caches the device limit: every node drops the tenant's entries at commit.
+    if (patch.device_limit !== undefined || patch.heartbeat_seconds !== undefined) await notifyChange(tx, DEVICES_CHANNEL, id);
     await recordAuditIn(tx, deps.clock, audit(caller, id, "tenant.updated", patch));
     return toTenant(row);
   });
+}
+
+/** A tenant's status and device settings, read inside a transaction the caller holds (devices check limits with it). */
+export async function tenantDeviceSettingsIn(tx: Sql, id: string): Promise<Pick<Tenant, "status" | "heartbeatSeconds" | "deviceLimit"> | undefined> {
+  const row = await findTenant(tx, id);
+  return row && { status: row.status, heartbeatSeconds: row.heartbeat_seconds, deviceLimit: row.device_limit };
 }
 
 type Transition = "suspend" | "resume" | "delete" | "restore";

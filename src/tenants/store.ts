@@ -13,6 +13,10 @@ export interface TenantRow {
   suspended_at: Date | null;
   deleted_at: Date | null;
   purge_after: Date | null;
+  /** Devices' default heartbeat interval. */
+  heartbeat_seconds: number;
+  /** Most devices (not decommissioned) the tenant may have; null = no limit. */
+  device_limit: number | null;
 }
 
 export async function insertTenant(sql: Sql, t: { id: string; name: string; timezone: string; now: Date }): Promise<TenantRow | undefined> {
@@ -42,7 +46,7 @@ export async function listTenants(sql: Sql, opts: { includeDeleted: boolean; ids
 export async function updateTenant(
   sql: Sql,
   id: string,
-  patch: Partial<Pick<TenantRow, "name" | "timezone" | "status" | "suspended_at" | "deleted_at" | "purge_after">>,
+  patch: Partial<Pick<TenantRow, "name" | "timezone" | "status" | "suspended_at" | "deleted_at" | "purge_after" | "heartbeat_seconds" | "device_limit">>,
   now: Date,
 ): Promise<TenantRow | undefined> {
   const sets: string[] = [];
