@@ -124,9 +124,6 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   const ports: App["ports"] = { http: config["http.port"], mqtt: config["mqtt.enabled"] ? config["mqtt.port"] : 0, mqttTls: 0 };
   const url = () => publicUrl(config, ports.http);
-  // Printed as soon as the account exists: a start that fails later must not swallow the only copy.
-  const boot = await ensureBootstrapAdmin(db, config["bootstrap.admin_password"]);
-  if (boot.created) printAdminBanner(deps.banner ?? ((s) => process.stderr.write(s)), url(), boot.generatedPassword);
   if (!config.public_url) log.warn("public_url is not set; links and token issuer use http://localhost", { hint: "set public_url (PULSE_PUBLIC_URL) to the address people use" });
 
   const mailer = createMailer(config);
@@ -425,6 +422,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
         await stop().catch(() => {});
         throw err;
       }
+      // The first operator-admin is created once everything listens: a start that fails
+      // (a port in use) creates nothing, and the one-time password is printed right away.
+      const boot = await ensureBootstrapAdmin(db, config["bootstrap.admin_password"]);
+      if (boot.created) printAdminBanner(deps.banner ?? ((s) => process.stderr.write(s)), url(), boot.generatedPassword);
       started = true;
       log.info("ready", { url: url(), http_port: ports.http, mqtt_port: ports.mqtt, database: dbInfo.kind });
     },

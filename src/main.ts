@@ -8,12 +8,13 @@ import { healthcheck } from "./cli/healthcheck.ts";
 import { migrate } from "./cli/migrate.ts";
 import { serve } from "./cli/serve.ts";
 import { site } from "./cli/site.ts";
+import { simulate } from "./cli/simulate.ts";
 import { status } from "./cli/status.ts";
 import { tenant } from "./cli/tenant.ts";
 import { user } from "./cli/user.ts";
 import { version } from "./cli/version.ts";
 
-const COMMANDS: Command[] = [serve, migrate, config, status, tenant, user, apikey, site, device, alerts, version, healthcheck];
+const COMMANDS: Command[] = [serve, migrate, config, status, tenant, user, apikey, site, device, alerts, simulate, version, healthcheck];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -13,6 +13,7 @@ import { getStatus } from "../system/service.ts";
 import { ALERT_COMMANDS } from "./alert-commands.ts";
 import { DEVICE_COMMANDS } from "./device-commands.ts";
 import { IDENTITY_COMMANDS } from "./identity-commands.ts";
+import { SIMULATE_COMMANDS } from "./simulate-commands.ts";
 
 export interface CommandDeps {
   config: Config;
@@ -32,6 +33,7 @@ export type CommandHandler = (deps: CommandDeps, args: Record<string, unknown>) 
 
 export const COMMANDS: Record<string, CommandHandler> = {
   ...IDENTITY_COMMANDS,
+  ...SIMULATE_COMMANDS,
   ...DEVICE_COMMANDS,
   ...ALERT_COMMANDS,
   status: async (deps) => ({ ...(await getStatus({ ...deps, now: deps.clock.now() })), server: deps.startedAt ? "running" : "not running" }),
