@@ -37,7 +37,7 @@ export const CONFIG_KEYS = {
   "mqtt.port": { kind: { type: "int", min: 0, max: 65535 }, default: 1883, doc: "MQTT over TCP. 0 picks a free port." },
   "mqtt.tls_port": { kind: { type: "int", min: 0, max: 65535 }, default: 8883, doc: "MQTT over TLS. 0 turns the TLS listener off." },
   "mqtt.tls_cert": { kind: { type: "string" }, default: "", doc: "PEM certificate for MQTT TLS. Empty: a self-signed one is generated into data_dir." },
-  "mqtt.tls_key": { kind: { type: "string" }, default: "", secret: true, doc: "PEM private key (path) for MQTT TLS." },
+  "mqtt.tls_key": { kind: { type: "string" }, default: "", doc: "Path of the PEM private key for MQTT TLS (keep the file readable only by Pulse)." },
   "mqtt.max_packet_bytes": { kind: { type: "int", min: 1024, max: 16 * 1024 * 1024 }, default: 65536, doc: "Largest MQTT packet accepted; bigger ones close the connection." },
   "mqtt.connect_timeout_seconds": { kind: { type: "int", min: 1, max: 300 }, default: 30, doc: "A client that has not sent CONNECT by then is dropped." },
   "mqtt.allow_envelope_auth": { kind: { type: "bool" }, default: true, doc: "Accept connections without credentials that put the provision token in each message (PROTOCOL.md)." },
@@ -128,6 +128,13 @@ export function envName(key: ConfigKey): string {
 // Env variables with this prefix belong to the test harness, not to Pulse.
 const RESERVED_ENV_PREFIXES = ["PULSE_TEST_"];
 
+/** PULSE_HTTP_, PULSE_MQTT_, … and the top-level keys: names that can only mean a Pulse setting. */
+const OUR_ENV_PREFIXES = [
+  ...new Set(
+    Object.keys(CONFIG_KEYS).map((k) => (k.includes(".") ? `PULSE_${k.split(".")[0]!.toUpperCase()}_` : `PULSE_${k.toUpperCase()}`)),
+  ),
+];
+
 export interface LoadOptions {
   /** Path of config.toml; when absent, ./config.toml is read if it exists. */
   file?: string;
@@ -159,7 +166,12 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (RESERVED_ENV_PREFIXES.some((p) => name.startsWith(p))) continue;
     const fromFile = name.endsWith("_FILE");
     const key = keyForEnv(fromFile ? name.slice(0, -5) : name);
-    if (!key) throw new ConfigError(`${name}: unknown setting (see config.example.toml for every key)`);
+    if (!key) {
+      // PulseAudio owns other PULSE_* names (PULSE_SERVER, PULSE_COOKIE…); only a
+      // name inside one of our sections is a typo worth stopping for.
+      if (!OUR_ENV_PREFIXES.some((p) => name.startsWith(p))) continue;
+      throw new ConfigError(`${name}: unknown setting (see config.example.toml for every key)`);
+    }
     const spec: KeySpec = CONFIG_KEYS[key];
     if (fromFile) {
       if (!spec.secret) throw new ConfigError(`${name}: only secrets have a _FILE variant; set ${envName(key)} instead`);

@@ -8,6 +8,8 @@ import { withSystem } from "../db/scope.ts";
 import { randomPassword } from "../lib/ids.ts";
 import { initSetting } from "../system/store.ts";
 import { hashPassword } from "./passwords.ts";
+import { passwordProblem } from "./password-policy.ts";
+import { ConfigError } from "../config.ts";
 
 export interface BootstrapResult {
   created: boolean;
@@ -16,6 +18,9 @@ export interface BootstrapResult {
 }
 
 export async function ensureBootstrapAdmin(db: Db, configuredPassword: string): Promise<BootstrapResult> {
+  // A configured password meets the same rules as any other.
+  const problem = configuredPassword ? passwordProblem(configuredPassword, { username: "admin" }) : undefined;
+  if (problem) throw new ConfigError(`bootstrap.admin_password: the password ${problem}`);
   const password = configuredPassword || randomPassword();
   // Hash outside the transaction: argon2 takes tens of milliseconds.
   const hash = await hashPassword(password);

@@ -54,6 +54,7 @@ export function createAuth(deps: { config: Config; db: Db; clock: Clock; log: Lo
     secrets: deps.secrets,
     rotateAfterDays: config["auth.signing_key_days"],
     maxTokenLifetimeMs: accessTokenSeconds * 1000,
+    log: deps.log,
   });
   const issuer = deps.publicUrl;
   // __Host- cookies must be Secure, which browsers refuse over plain HTTP

@@ -63,6 +63,12 @@ export async function updateTenant(
 export async function purgeDeletedTenants(sql: Sql, now: Date): Promise<string[]> {
   const rows = await sql.query<{ id: string }>("delete from tenants where status = 'DELETED' and purge_after <= $1 returning id", [now]);
   const ids = rows.map((r) => r.id);
-  if (ids.length) await sql.query("delete from telemetry where tenant_id = any($1::text[])", [ids]);
+  // Tables without a foreign key to tenants (append-heavy or partitioned) are cleared by hand,
+  // so a tenant created later with the same id starts empty.
+  if (ids.length) {
+    for (const table of ["telemetry", "device_events", "quarantine", "rejection_counts", "alert_events", "notification_attempts", "notification_outbox", "notification_throttle", "rule_state"]) {
+      await sql.query(`delete from ${table} where tenant_id = any($1::text[])`, [ids]);
+    }
+  }
   return ids;
 }

@@ -95,7 +95,7 @@ async function box(extra: Record<string, string> = {}): Promise<{ dir: string; e
     PULSE_MQTT_TLS_PORT: "0",
     PULSE_LOG_LEVEL: "warn",
     PULSE_SECURITY_SECRET_KEY: "binary-test-secret-key-0123456789abcdef",
-    PULSE_BOOTSTRAP_ADMIN_PASSWORD: "binary-test-admin-password",
+    PULSE_BOOTSTRAP_ADMIN_PASSWORD: "binary-rig-passphrase",
     ...extra,
   };
   return { dir, env };

@@ -59,7 +59,7 @@ async function boxEnv(extra: Record<string, string | undefined> = {}): Promise<R
     PULSE_MQTT_TLS_PORT: "0",
     PULSE_LOG_LEVEL: "warn",
     PULSE_SECURITY_SECRET_KEY: SECRET_KEY,
-    PULSE_BOOTSTRAP_ADMIN_PASSWORD: "cli-test-admin-password",
+    PULSE_BOOTSTRAP_ADMIN_PASSWORD: "cli-rig-operator-passphrase",
     ...extra,
   };
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));

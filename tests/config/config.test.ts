@@ -129,7 +129,8 @@ level = "debug"
   test("variables that are not Pulse's, and the test harness's PULSE_TEST_*, are ignored", () => {
     const config = loadConfig({
       file: EMPTY,
-      env: { HOME: "/root", PATH: "/usr/bin", PULSE_TEST_DATABASE_URL: "postgres://x@y/z", PULSE_TEST_DB: "pglite", PULSE_TEST_ANYTHING: "?" },
+      // PulseAudio's PULSE_SERVER and friends share the prefix on desktops and WSL.
+      env: { HOME: "/root", PATH: "/usr/bin", PULSE_TEST_DATABASE_URL: "postgres://x@y/z", PULSE_TEST_DB: "pglite", PULSE_TEST_ANYTHING: "?", PULSE_SERVER: "unix:/mnt/wslg/PulseServer", PULSE_COOKIE: "/tmp/cookie" },
     });
     expect(config["database.url"]).toBe("");
     expect(Object.values(config.sources).every((s) => s === "default")).toBe(true);

@@ -55,7 +55,7 @@ describe("pulse site and pulse device", () => {
       PULSE_MQTT_TLS_PORT: "0",
       PULSE_LOG_LEVEL: "warn",
       PULSE_SECURITY_SECRET_KEY: "cli-test-secret-key-0123456789abcdefghij",
-      PULSE_BOOTSTRAP_ADMIN_PASSWORD: "cli-test-admin-password",
+      PULSE_BOOTSTRAP_ADMIN_PASSWORD: "cli-rig-operator-passphrase",
     };
     server = Bun.spawn([process.execPath, MAIN, "serve"], { env, cwd: dataDir, stdout: "ignore", stderr: "pipe" });
     const until = Date.now() + 60_000;

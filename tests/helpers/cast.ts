@@ -12,7 +12,7 @@ export const PASSWORDS = {
   bob: "watches-his-pumps-daily",
   carol: "runs-the-other-company",
   oscar: "operates-every-tenant-quietly",
-  admin: "admin-password-for-tests",
+  admin: "operator-keys-for-the-test-rig",
 } as const;
 
 export interface Cast {

@@ -102,7 +102,7 @@ export function testConfig(overrides: LoadOptions["overrides"] = {}): Config {
       "mqtt.port": 0,
       "mqtt.tls_port": 0,
       "log.level": "warn",
-      "bootstrap.admin_password": "admin-password-for-tests",
+      "bootstrap.admin_password": "operator-keys-for-the-test-rig",
       "security.secret_key": "test-secret-key-test-secret-key-test-secret",
       ...overrides,
     },

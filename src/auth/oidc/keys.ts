@@ -11,6 +11,7 @@ import { withSystem } from "../../db/scope.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { randomSecret } from "../../lib/ids.ts";
 import type { SecretBox } from "../../lib/secrets.ts";
+import type { Logger } from "../../lib/logger.ts";
 import { deleteExpiredSigningKeys, insertSigningKey, listSigningKeys, retireSigningKeys, type SigningKeyRow } from "./store.ts";
 
 export const ALG = "ES256";
@@ -22,6 +23,7 @@ export interface KeyStoreDeps {
   rotateAfterDays: number;
   /** Longest a signed token lives: a retired key is published this much longer. */
   maxTokenLifetimeMs: number;
+  log?: Logger;
 }
 
 export interface KeyStore {
@@ -41,6 +43,7 @@ export function createKeyStore(deps: KeyStoreDeps): KeyStore {
   let loadedAt = -Infinity;
   const publicKeys = new Map<string, CryptoKey>();
   let signer: { kid: string; key: CryptoKey; createdAt: Date } | undefined;
+  let unreadable = false;
 
   const load = async () => {
     const now = deps.clock.now();
@@ -49,9 +52,18 @@ export function createKeyStore(deps: KeyStoreDeps): KeyStore {
     publicKeys.clear();
     for (const r of rows) publicKeys.set(r.kid, (await importJWK(r.public_jwk as JWK, ALG)) as CryptoKey);
     const active = rows.find((r) => r.retired_at === null);
-    signer = active
-      ? { kid: active.kid, key: (await importJWK(JSON.parse(await deps.secrets.decrypt(active.private_jwk)) as JWK, ALG)) as CryptoKey, createdAt: active.created_at }
-      : undefined;
+    signer = undefined;
+    unreadable = false;
+    if (active) {
+      try {
+        signer = { kid: active.kid, key: (await importJWK(JSON.parse(await deps.secrets.decrypt(active.private_jwk)) as JWK, ALG)) as CryptoKey, createdAt: active.created_at };
+      } catch (err) {
+        // security.secret_key changed (or data_dir/secret.key was lost): the key cannot be
+        // read, so a new one replaces it. Tokens signed before stop working; sign-in recovers.
+        unreadable = true;
+        deps.log?.warn("auth: the signing key cannot be decrypted with this secret key; replacing it", { error: err });
+      }
+    }
   };
 
   const rotate = async (): Promise<string> => {
@@ -64,7 +76,7 @@ export function createKeyStore(deps: KeyStoreDeps): KeyStore {
       // One rotation at a time across nodes; the loser of a race keeps the winner's key.
       await tx.query("select pg_advisory_xact_lock(7202611273)");
       const fresh = (await listSigningKeys(tx, now)).find((r) => r.retired_at === null);
-      if (fresh && !due(fresh.created_at, now)) return;
+      if (fresh && !due(fresh.created_at, now) && !unreadable) return;
       await insertSigningKey(tx, { kid, privateJwk, publicJwk, now });
       await retireSigningKeys(tx, kid, now, new Date(now.getTime() + deps.maxTokenLifetimeMs + 60_000));
       await deleteExpiredSigningKeys(tx, now);

@@ -22,7 +22,8 @@ export function requestContext(opts: { log: Logger; metrics: Metrics; trustProxy
     const started = performance.now();
     const given = c.req.header("x-request-id");
     const requestId = given && SANE_ID.test(given) ? given : crypto.randomUUID();
-    const forwarded = opts.trustProxy ? c.req.header("x-forwarded-for")?.split(",")[0]?.trim() : undefined;
+    // The proxy appends the address it saw: the last entry is the one a client cannot forge.
+    const forwarded = opts.trustProxy ? c.req.header("x-forwarded-for")?.split(",").at(-1)?.trim() : undefined;
     const ip = forwarded || peerAddress(c) || "unknown";
     const log = opts.log.child({ request_id: requestId });
     c.set("requestId", requestId);
