@@ -113,24 +113,28 @@ export function attachMqttIngest(aedes: Aedes, opts: MqttIngestOptions): void {
       opts.gate.reject({ tenantId: s.tenantId, reason: "INVALID_TOPIC", detail: "topic must be tenant/{tenant}/device/{device}/{telemetry|heartbeat}", transport: "mqtt", topic: packet.topic, payload, time: opts.clock.now() });
       return "INVALID_TOPIC";
     }
+    // A connection authenticated as a device answers for what it sends: a publish
+    // under another device's topic is kept in the sender's quarantine, never in the
+    // (tenant-readable) quarantine of the tenant whose topic it tried.
+    if (s.cred.kind === "connection" && (origin.tenantId !== s.cred.tenantId || origin.deviceId !== s.cred.deviceId)) {
+      const { tenantId, deviceId } = s.cred;
+      opts.gate.reject({ tenantId, deviceId, reason: "INVALID_TOPIC", detail: `this connection is ${tenantId}/${deviceId}; it may publish only for that device`, transport: "mqtt", topic: packet.topic, payload, time: opts.clock.now() });
+      return "INVALID_TOPIC";
+    }
     const parsed = parseMessage(payload, origin, { now: opts.clock.now(), maxBytes: opts.maxMessageBytes });
     if (!parsed.ok) {
       opts.gate.reject({ tenantId: parsed.tenantId, deviceId: parsed.deviceId, reason: parsed.reason, detail: parsed.detail, transport: "mqtt", topic: packet.topic, payload, time: opts.clock.now() });
       return parsed.reason;
     }
     const cred: Credential = s.cred.kind === "connection" ? s.cred : { kind: "token", token: parsed.env.provisionToken };
-    for (;;) {
-      let settle: ((err?: Error) => void) | undefined;
-      const commit = packet.qos > 0 ? new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve()))) : undefined;
-      const verdict = await opts.gate.admit(parsed.env, cred, { transport: "mqtt", topic: packet.topic, payload, done: settle });
-      if (!verdict.ok) return verdict.reason;
-      if (verdict.queued) {
-        if (commit) await commit;
-        return "accepted";
-      }
-      // Queue full: wait for room (this socket is not read meanwhile), then try again.
-      await opts.writer.whenSpace();
-    }
+    let settle: ((err?: Error) => void) | undefined;
+    const commit = packet.qos > 0 ? new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve()))) : undefined;
+    // Queue full: the message waits for room (this socket is not read meanwhile).
+    const verdict = await opts.gate.admit(parsed.env, cred, { transport: "mqtt", topic: packet.topic, payload, done: settle, wait: true });
+    if (!verdict.ok) return verdict.reason;
+    if (!verdict.queued) throw new Error("ingest: shutting down");
+    if (commit) await commit;
+    return "accepted";
   }
 }
 

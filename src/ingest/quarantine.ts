@@ -122,8 +122,9 @@ export function createQuarantine(opts: { db: Db; log: Logger; metrics: Metrics; 
 function snippet(p: Uint8Array | string | undefined): string | null {
   if (p === undefined) return null;
   const s = typeof p === "string" ? p.slice(0, PAYLOAD_KEEP) : new TextDecoder("utf-8", { fatal: false }).decode(p.subarray(0, PAYLOAD_KEEP));
-  // Tokens are secrets: never keep one in the quarantine log.
-  return s.replace(/("provision_token"\s*:\s*")[^"]*"/g, '$1****"');
+  // Tokens are secrets: never keep one in the quarantine log, not even the
+  // start of one that the snippet's cut (or the batch's) left unterminated.
+  return s.replace(/("provision_token"\s*:\s*")(?:[^"\\]|\\.)*(?:"|\\?$)/g, '$1****"');
 }
 
 /** Keep each tenant's newest KEEP_PER_TENANT rows (leader job). */

@@ -58,6 +58,9 @@ interface Row {
 export function createRegistry(deps: { db: Db; now: () => number }): Registry {
   const cache = new Map<string, { value: DeviceAuth | undefined; until: number }>();
   const inflight = new Map<string, Promise<DeviceAuth | undefined>>();
+  // Bumped by every invalidation: a lookup that was in flight meanwhile may
+  // have read the registry before the change, so its answer is not cached.
+  let epoch = 0;
 
   const load = async (tenantId: string, deviceId: string): Promise<DeviceAuth | undefined> => {
     const [row] = await withSystem(deps.db, (tx) =>
@@ -99,16 +102,27 @@ export function createRegistry(deps: { db: Db; now: () => number }): Registry {
       if (hit && hit.until > now) return hit.value;
       let p = inflight.get(key);
       if (!p) {
-        p = load(tenantId, deviceId).finally(() => inflight.delete(key));
+        const started = epoch;
+        const q: Promise<DeviceAuth | undefined> = load(tenantId, deviceId)
+          .then((value) => {
+            if (epoch === started) cache.set(key, { value, until: now + (value?.device ? TTL_MS : NEGATIVE_TTL_MS) });
+            return value;
+          })
+          .finally(() => {
+            if (inflight.get(key) === q) inflight.delete(key);
+          });
+        p = q;
         inflight.set(key, p);
       }
-      const value = await p;
-      cache.set(key, { value, until: now + (value?.device ? TTL_MS : NEGATIVE_TTL_MS) });
-      return value;
+      return p;
     },
     invalidate(tenantId, deviceId) {
-      if (deviceId) cache.delete(`${tenantId}/${deviceId}`);
-      else for (const k of cache.keys()) if (k.startsWith(`${tenantId}/`)) cache.delete(k);
+      epoch++;
+      // Lookups in flight are dropped too, so the next message asks afresh.
+      for (const m of [cache, inflight]) {
+        if (deviceId) m.delete(`${tenantId}/${deviceId}`);
+        else for (const k of m.keys()) if (k.startsWith(`${tenantId}/`)) m.delete(k);
+      }
     },
     size: () => cache.size,
   };
