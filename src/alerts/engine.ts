@@ -162,6 +162,40 @@ export function createEngine(deps: EngineDeps): Engine {
     evalSeconds.observe((performance.now() - started) / 1000);
   };
 
+  /** Fire `for` deadlines that passed without a new message (serialized with evaluateBatch). */
+  const fireDeadlines = async (): Promise<Transition[]> => {
+    const now = deps.clock.now();
+    const due = await withSystem(db, (tx) => duePending(tx, now));
+    const out: Transition[] = [];
+    for (const s of due) {
+      const idx = await indexOf(s.tenant_id);
+      const rule = [...idx.byMetric.values()].flat().find((r) => r.id === s.rule_id);
+      const d = (await deps.registry.get(s.tenant_id, s.device_id))?.device;
+      if (!rule || !d) continue;
+      const key = stateKey(rule.id, s.device_id);
+      const state = idx.states.get(key) ?? { pendingSince: s.pending_since?.getTime() ?? null, firing: s.firing };
+      const ev = checkDeadline({ operator: rule.operator, threshold: rule.threshold, clearThreshold: rule.clear_threshold, durationSeconds: rule.duration_seconds }, state, now.getTime());
+      if (ev.action !== "fire") continue;
+      idx.states.set(key, ev.state);
+      const facts: DeviceFacts = { id: s.device_id, siteId: d.siteId, tags: d.tags };
+      const [last] = await withSystem(db, (tx) => tx.query<{ last_value: unknown }>("select last_value from rule_state where rule_id = $1 and device_id = $2", [rule.id, s.device_id]));
+      try {
+        out.push(
+          ...(await apply(
+            s.tenant_id,
+            [{ key, row: { tenant_id: s.tenant_id, rule_id: rule.id, device_id: s.device_id, pending_since: null, firing: true, last_value: last?.last_value ?? null, last_at: now } }],
+            [(tx) => raise(tx, thresholdAlert(rule, facts, rule.metric_name, last?.last_value ?? null, now, inMaintenance(idx.windows, facts, now.getTime())))],
+          )),
+        );
+      } catch (err) {
+        // As in evaluateBatch: the in-memory state ran ahead of the database.
+        tenants.delete(s.tenant_id);
+        throw err;
+      }
+    }
+    return out;
+  };
+
   return {
     onCommit(batch) {
       chain = chain.then(() => evaluateBatch(batch)).catch((err) => log.error("alerts: evaluation failed", { error: err }));
@@ -171,31 +205,14 @@ export function createEngine(deps: EngineDeps): Engine {
       tenants.delete(tenantId);
     },
 
-    async checkDeadlines() {
-      const now = deps.clock.now();
-      const due = await withSystem(db, (tx) => duePending(tx, now));
-      const out: Transition[] = [];
-      for (const s of due) {
-        const idx = await indexOf(s.tenant_id);
-        const rule = [...idx.byMetric.values()].flat().find((r) => r.id === s.rule_id);
-        const d = (await deps.registry.get(s.tenant_id, s.device_id))?.device;
-        if (!rule || !d) continue;
-        const key = stateKey(rule.id, s.device_id);
-        const state = idx.states.get(key) ?? { pendingSince: s.pending_since?.getTime() ?? null, firing: s.firing };
-        const ev = checkDeadline({ operator: rule.operator, threshold: rule.threshold, clearThreshold: rule.clear_threshold, durationSeconds: rule.duration_seconds }, state, now.getTime());
-        if (ev.action !== "fire") continue;
-        idx.states.set(key, ev.state);
-        const facts: DeviceFacts = { id: s.device_id, siteId: d.siteId, tags: d.tags };
-        const [last] = await withSystem(db, (tx) => tx.query<{ last_value: unknown }>("select last_value from rule_state where rule_id = $1 and device_id = $2", [rule.id, s.device_id]));
-        out.push(
-          ...(await apply(
-            s.tenant_id,
-            [{ key, row: { tenant_id: s.tenant_id, rule_id: rule.id, device_id: s.device_id, pending_since: null, firing: true, last_value: last?.last_value ?? null, last_at: now } }],
-            [(tx) => raise(tx, thresholdAlert(rule, facts, rule.metric_name, last?.last_value ?? null, now, inMaintenance(idx.windows, facts, now.getTime())))],
-          )),
-        );
-      }
-      return out;
+    checkDeadlines() {
+      // In line with the evaluation of batches: a message judged at the same moment must not fire the same condition again.
+      const run = chain.then(fireDeadlines);
+      chain = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      return run;
     },
 
     async checkHeartbeats() {
@@ -209,8 +226,7 @@ export function createEngine(deps: EngineDeps): Engine {
         let rules = rulesByTenant.get(d.tenant_id);
         if (!rules) rulesByTenant.set(d.tenant_id, (rules = await withSystem(db, (tx) => listHeartbeatRules(tx, d.tenant_id))));
         const facts: DeviceFacts = { id: d.device_id, siteId: d.site_id, tags: d.tags ?? {} };
-        // The most specific matching rule wins (devices, then tags, then sites, then all).
-        const rule = rules.filter((r) => inScope(r.scope, facts)).sort((a, b) => specificity(b) - specificity(a))[0];
+        const rule = heartbeatRuleFor(rules, facts);
         if (rule && !rule.enabled) continue;
         if (now.getTime() - d.connectivity_since.getTime() < (rule?.grace_seconds ?? 0) * 1000) continue;
         const idx = await indexOf(d.tenant_id);
@@ -237,8 +253,10 @@ export function createEngine(deps: EngineDeps): Engine {
         );
       }
       for (const d of recovered) {
-        const rules = rulesByTenant.get(d.tenant_id) ?? (await withSystem(db, (tx) => listHeartbeatRules(tx, d.tenant_id)));
-        const autoClose = rules.every((r) => r.auto_close);
+        let rules = rulesByTenant.get(d.tenant_id);
+        if (!rules) rulesByTenant.set(d.tenant_id, (rules = await withSystem(db, (tx) => listHeartbeatRules(tx, d.tenant_id))));
+        // The device's own rule decides, as when it was raised (not every rule of the tenant).
+        const autoClose = heartbeatRuleFor(rules, { id: d.device_id, siteId: d.site_id, tags: d.tags ?? {} })?.auto_close ?? true;
         out.push(
           ...(await apply(d.tenant_id, [], [(tx) => resolve(tx, { tenantId: d.tenant_id, fingerprint: `NO_HEARTBEAT:${d.device_id}`, value: d.last_seen_at?.toISOString() ?? null, autoClose, at: now, reason: "heartbeats resumed" })])),
         );
@@ -269,6 +287,11 @@ function thresholdAlert(rule: RuleRow, d: DeviceFacts, metric: string, value: un
     at,
     reopenWindowSeconds: rule.reopen_window_seconds,
   };
+}
+
+/** The most specific heartbeat rule covering a device (devices, then tags, then sites, then all), if any. */
+function heartbeatRuleFor(rules: readonly HeartbeatRuleRow[], d: DeviceFacts): HeartbeatRuleRow | undefined {
+  return rules.filter((r) => inScope(r.scope, d)).sort((a, b) => specificity(b) - specificity(a))[0];
 }
 
 function specificity(r: HeartbeatRuleRow): number {

@@ -5,7 +5,7 @@
 
 import type { Sql } from "../db/db.ts";
 import type { Actor } from "../lib/ctx.ts";
-import { findOpenAlert, findRecentlyClosed, insertAlert, insertAlertEvent, updateAlert, type AlertRow, type NewAlert } from "./store.ts";
+import { findOpenAlert, findRecentlyClosed, insertAlert, insertAlertEvent, lastConditionEvent, updateAlert, type AlertRow, type NewAlert } from "./store.ts";
 
 export type TransitionKind = "triggered" | "retriggered" | "reopened" | "acknowledged" | "resolved" | "cleared" | "closed" | "silenced" | "unsilenced";
 
@@ -64,6 +64,8 @@ export async function resolve(tx: Sql, r: { tenantId: string; fingerprint: strin
   const open = await findOpenAlert(tx, r.tenantId, r.fingerprint);
   if (!open) return undefined;
   if (!r.autoClose) {
+    // Said once per episode: the heartbeat check finds a recovered device on every sweep until a person closes it.
+    if ((await lastConditionEvent(tx, open.id)) === "CLEARED") return undefined;
     const alert = await updateAlert(tx, open.id, { last_value: r.value });
     await insertAlertEvent(tx, { tenantId: r.tenantId, alertId: open.id, time: r.at, kind: "CLEARED", value: r.value, details: { reason: r.reason, note: "waiting for a person to close it" } });
     return { kind: "cleared", alert, actor: SYSTEM, at: r.at };

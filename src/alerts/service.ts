@@ -52,6 +52,8 @@ export async function actOnAlerts(deps: AlertDeps, ctx: Ctx, ids: string[], acti
   requirePermission(ctx, "use", `${action.kind} alerts`);
   if (ids.length === 0 || ids.length > 500) throw invalid("ids", "ids: 1 to 500 alert ids");
   const now = deps.clock.now();
+  // An unreadable time (the bulk route takes any string) is refused here rather than by the database.
+  if (action.kind === "silence" && action.until && Number.isNaN(action.until.getTime())) throw invalid("until", "until: an ISO-8601 time");
   if (action.kind === "silence" && action.until && action.until <= now) throw invalid("until", "until: must be in the future");
   const transitions: Transition[] = [];
   const result = await withTenant(deps.db, ctx, async (tx) => {

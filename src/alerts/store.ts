@@ -272,6 +272,12 @@ export interface AlertEventRow {
   details: Record<string, unknown>;
 }
 
+/** What the system last said about an alert's condition (OPENED, REOPENED, TRIGGERED or CLEARED); people's actions do not count. */
+export async function lastConditionEvent(sql: Sql, alertId: string): Promise<string | undefined> {
+  const [row] = await sql.query<{ kind: string }>("select kind from alert_events where alert_id = $1 and kind in ('OPENED', 'REOPENED', 'TRIGGERED', 'CLEARED') order by id desc limit 1", [alertId]);
+  return row?.kind;
+}
+
 export async function listAlertEvents(sql: Sql, alertId: string): Promise<AlertEventRow[]> {
   return sql.query<AlertEventRow>("select id, time, kind, actor_kind, actor_name, value, details from alert_events where alert_id = $1 order by id", [alertId]);
 }

@@ -102,7 +102,7 @@ export async function listHeartbeatRules(sql: Sql, tenantId?: string): Promise<H
 /** Devices offline with no open NO_HEARTBEAT alert, and devices back online with one (the leader's check). */
 export async function heartbeatCandidates(sql: Sql): Promise<{
   offline: Array<{ tenant_id: string; device_id: string; site_id: string; tags: Record<string, string>; parent_device_id: string | null; parent_connectivity: string | null; last_seen_at: Date | null; connectivity_since: Date; interval: number }>;
-  recovered: Array<{ tenant_id: string; device_id: string; last_seen_at: Date | null }>;
+  recovered: Array<{ tenant_id: string; device_id: string; site_id: string; tags: Record<string, string>; last_seen_at: Date | null }>;
 }> {
   const offline = await sql.query<{
     tenant_id: string;
@@ -122,11 +122,15 @@ export async function heartbeatCandidates(sql: Sql): Promise<{
        join tenants t on t.id = s.tenant_id and t.status = 'ACTIVE'
        left join device_state ps on ps.tenant_id = d.tenant_id and ps.device_id = d.parent_device_id
       where s.connectivity = 'OFFLINE' and s.last_seen_at is not null
-        and not exists (select 1 from alerts a where a.tenant_id = s.tenant_id and a.fingerprint = 'NO_HEARTBEAT:' || s.device_id and a.status <> 'CLOSED')`,
+        -- An open alert already says so, unless it was cleared (back, awaiting a person): going silent again counts anew.
+        and not exists (select 1 from alerts a where a.tenant_id = s.tenant_id and a.fingerprint = 'NO_HEARTBEAT:' || s.device_id and a.status <> 'CLOSED'
+                          and (select e.kind from alert_events e where e.alert_id = a.id and e.kind in ('OPENED', 'REOPENED', 'TRIGGERED', 'CLEARED')
+                                order by e.id desc limit 1) is distinct from 'CLEARED')`,
   );
-  const recovered = await sql.query<{ tenant_id: string; device_id: string; last_seen_at: Date | null }>(
-    `select a.tenant_id, a.device_id, s.last_seen_at from alerts a
+  const recovered = await sql.query<{ tenant_id: string; device_id: string; site_id: string; tags: Record<string, string>; last_seen_at: Date | null }>(
+    `select a.tenant_id, a.device_id, d.site_id, d.tags, s.last_seen_at from alerts a
        join device_state s on s.tenant_id = a.tenant_id and s.device_id = a.device_id
+       join devices d on d.tenant_id = a.tenant_id and d.id = a.device_id
       where a.alert_type = 'NO_HEARTBEAT' and a.status <> 'CLOSED' and s.connectivity = 'ONLINE'`,
   );
   return { offline, recovered };
