@@ -2,8 +2,9 @@
 // /api/v1/deliveries (log, dead letters, replay).
 import { createRoute } from "@hono/zod-openapi";
 import type { Auth } from "../auth/index.ts";
-import { ctxFrom } from "../auth/middleware.ts";
+import { ctxFrom, principalOf } from "../auth/middleware.ts";
 import { apiRouter, decodeCursor, encodeCursor, errorResponses, pageOf, z } from "../http/openapi.ts";
+import { pulseMib } from "./channels/snmp.ts";
 import type { RouteRow } from "./store.ts";
 import {
   createNotificationChannel,
@@ -82,7 +83,11 @@ const routeJson = (r: RouteRow) => ({
 const DeliverySchema = z
   .object({
     id: z.number(),
-    channel_id: z.string(),
+    channel_id: z.string().nullable().openapi({ description: "null for a page to one person (see recipient)" }),
+    recipient: z
+      .object({ kind: z.string(), address: z.string(), user_id: z.string().nullable(), username: z.string().nullable(), contact_method_id: z.string().nullable() })
+      .nullable()
+      .openapi({ description: "Escalation pages to one person's contact method: where it went" }),
     channel_name: z.string(),
     channel_type: z.string(),
     alert_id: z.string().nullable(),
@@ -151,6 +156,20 @@ export function notificationsApi(auth: Auth, deps: NotifyDeps) {
     },
   );
 
+  api.openapi(
+    createRoute({
+      method: "get",
+      path: "/notification-channels/snmp/mib",
+      tags: ["Notifications"],
+      summary: "PULSE-MIB: the SNMP notifications and objects this installation sends (for the NMS that receives them)",
+      responses: { 200: { description: "The MIB module (SMIv2)", content: { "text/plain": { schema: z.string() } } }, ...errorResponses(401) },
+    }),
+    async (c) => {
+      principalOf(c);
+      return c.text(pulseMib(deps.sendContext.snmpEnterpriseOid), 200, { "content-disposition": 'attachment; filename="PULSE-MIB.txt"' });
+    },
+  );
+
   api.openapi(createRoute({ method: "get", path: "/notification-routing-rules", tags: ["Notifications"], summary: "Routing rules", responses: { 200: json(z.object({ items: z.array(RouteSchema) })), ...errorResponses(401) } }), async (c) =>
     c.json({ items: (await listNotificationRoutes(deps, ctxFrom(c))).map(routeJson) }, 200),
   );
@@ -194,6 +213,7 @@ export function notificationsApi(auth: Auth, deps: NotifyDeps) {
           items: rows.map((r) => ({
             id: r.id,
             channel_id: r.channel_id,
+            recipient: r.recipient ? { kind: r.recipient.kind, address: r.recipient.address, user_id: r.recipient.user_id, username: r.recipient.username, contact_method_id: r.recipient.contact_method_id } : null,
             channel_name: r.channel_name,
             channel_type: r.channel_type,
             alert_id: r.alert_id,

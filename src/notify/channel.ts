@@ -34,6 +34,8 @@ export interface NotificationEvent {
     closed_at: string | null;
     url: string;
   };
+  /** The rule that raised it (null for NO_HEARTBEAT and tests; absent in rows queued before it was added). */
+  rule?: { id: string; name: string } | null;
   /** For escalation notices: the level and who it reaches. */
   escalation?: { level: number; target: string };
 }
@@ -58,6 +60,11 @@ export class DeliveryError extends Error {
 
 export interface SendContext {
   fetch: SafeFetch;
+  /**
+   * Resolve a host a channel connects to without HTTP (SMTP, SNMP, MQTT) and
+   * refuse private addresses unless allowed, as fetch does; returns the address to use.
+   */
+  guardHost: (host: string) => Promise<string>;
   mailer: Mailer;
   log: Logger;
   timeoutMs: number;
@@ -65,8 +72,10 @@ export interface SendContext {
   publishLocal?: (topic: string, payload: string, qos: 0 | 1, retain: boolean) => Promise<void>;
   /** Things a channel keeps between sends (SMTP transports, SNMP sessions). */
   cache: Map<string, unknown>;
-  /** The SNMP engine id of this installation (stable). */
+  /** The SNMP engine id of this installation (stable), hex. */
   snmpEngineId?: string;
+  /** The OID prefix of Pulse's SNMP notifications ([notify] snmp_enterprise_oid). */
+  snmpEnterpriseOid?: string;
 }
 
 export interface SendResult {
@@ -87,7 +96,10 @@ export interface ChannelType<C = Record<string, unknown>, S = Record<string, unk
   secretFields: readonly string[];
   /** The settings (as validate takes them) that stored config and secrets came from, for edits that keep secrets. */
   settingsOf(config: C, secrets: S): Record<string, unknown>;
-  preview(event: NotificationEvent, config: C): Preview;
+  /** What would be sent (ctx: the installation facts, e.g. the SNMP engine id). */
+  preview(event: NotificationEvent, config: C, ctx?: Pick<SendContext, "snmpEngineId" | "snmpEnterpriseOid">): Preview;
+  /** Read-only facts a receiver must be told, shown with the config (e.g. the SNMP engine id). */
+  describe?(config: C, ctx: Pick<SendContext, "snmpEngineId" | "snmpEnterpriseOid">): Record<string, unknown>;
   send(event: NotificationEvent, config: C, secrets: S, ctx: SendContext): Promise<SendResult>;
 }
 

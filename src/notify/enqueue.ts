@@ -26,6 +26,7 @@ export async function enqueueTransition(deps: EnqueueDeps, tx: Sql, t: Transitio
   if (!routes.length) return 0;
   const [device] = await tx.query<{ tags: Record<string, string> }>("select tags from devices where tenant_id = $1 and id = $2", [a.tenant_id, a.device_id]);
   const [tenant] = await tx.query<{ name: string }>("select name from tenants where id = $1", [a.tenant_id]);
+  const [rule] = a.rule_id ? await tx.query<{ name: string }>("select name from alert_rules where id = $1", [a.rule_id]) : [];
   const at = t.at.getTime();
   const channels = new Set<string>();
   let n = 0;
@@ -41,7 +42,7 @@ export async function enqueueTransition(deps: EnqueueDeps, tx: Sql, t: Transitio
       alertId: a.id,
       event: `alert.${event}`,
       key: id,
-      payload: buildEvent({ id, type: `alert.${event}`, at: t.at, tenantName: tenant?.name ?? a.tenant_id, alert: a, publicUrl: deps.publicUrl() }),
+      payload: buildEvent({ id, type: `alert.${event}`, at: t.at, tenantName: tenant?.name ?? a.tenant_id, alert: a, ruleName: rule?.name, publicUrl: deps.publicUrl() }),
       now: t.at,
       giveUpAt: new Date(at + deps.retryHorizonSeconds * 1000),
     });

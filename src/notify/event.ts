@@ -5,7 +5,7 @@ import { SEVERITY_RANK } from "../alerts/evaluate.ts";
 import type { AlertRow } from "../alerts/store.ts";
 import type { EventType, NotificationEvent } from "./channel.ts";
 
-export function buildEvent(opts: { id: string; type: EventType; at: Date; tenantName: string; alert: AlertRow; publicUrl: string; escalation?: NotificationEvent["escalation"] }): NotificationEvent {
+export function buildEvent(opts: { id: string; type: EventType; at: Date; tenantName: string; alert: AlertRow; ruleName?: string | null; publicUrl: string; escalation?: NotificationEvent["escalation"] }): NotificationEvent {
   const a = opts.alert;
   return {
     id: opts.id,
@@ -30,6 +30,7 @@ export function buildEvent(opts: { id: string; type: EventType; at: Date; tenant
       closed_at: a.closed_at?.toISOString() ?? null,
       url: `${opts.publicUrl}/alerts/${a.id}`,
     },
+    rule: a.rule_id && opts.ruleName ? { id: a.rule_id, name: opts.ruleName } : null,
     ...(opts.escalation ? { escalation: opts.escalation } : {}),
   };
 }

@@ -16,6 +16,7 @@ import type { SecretBox } from "../lib/secrets.ts";
 import { DeliveryError, type NotificationEvent, type SendContext } from "./channel.ts";
 import { CHANNEL_TYPES } from "./channels/index.ts";
 import { OUTBOX_CHANNEL } from "./enqueue.ts";
+import { personalDestination } from "./personal.ts";
 import { claimDue, findChannel, recordChannelOutcome, saveResults, updateChannel, type AttemptResult, type ChannelRow, type OutboxRow } from "./store.ts";
 
 export interface OutboxWorkerDeps {
@@ -62,6 +63,8 @@ export async function startOutboxWorker(deps: OutboxWorkerDeps): Promise<OutboxW
     const started = performance.now();
     const at = deps.clock.now();
     const base = { id: row.id, tenantId: row.tenant_id, channelId: row.channel_id, at };
+    // A page to one person (escalation) goes through the channel type of its contact's kind (see personal.ts).
+    if (row.recipient) return deliverPersonal(row, base, started);
     const type = channel ? CHANNEL_TYPES[channel.type] : undefined;
     if (!channel || !type) return { ...base, ok: false, statusCode: null, latencyMs: 0, response: null, error: "the channel no longer exists", status: "dead", nextAttemptAt: null };
     if (!channel.enabled) return { ...base, ok: false, statusCode: null, latencyMs: 0, response: null, error: `the channel is disabled${channel.disabled_reason ? `: ${channel.disabled_reason}` : ""}`, status: "dead", nextAttemptAt: null };
@@ -83,6 +86,25 @@ export async function startOutboxWorker(deps: OutboxWorkerDeps): Promise<OutboxW
     }
   };
 
+  const deliverPersonal = async (row: OutboxRow, base: Pick<AttemptResult, "id" | "tenantId" | "channelId" | "at">, started: number): Promise<AttemptResult> => {
+    const kind = row.recipient!.kind;
+    try {
+      const d = await personalDestination(row.recipient!, row.recipient_secrets, deps.secrets);
+      const r = await d.type.send(row.payload as unknown as NotificationEvent, d.config, d.secrets, ctx);
+      const ms = Math.round(performance.now() - started);
+      latency.observe(ms / 1000);
+      delivered.inc({ type: kind, result: "ok" });
+      return { ...base, ok: true, statusCode: r.statusCode ?? null, latencyMs: ms, response: r.response?.slice(0, 500) ?? null, error: null, status: "delivered", nextAttemptAt: null };
+    } catch (err) {
+      const ms = Math.round(performance.now() - started);
+      const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error).message ?? String(err), { permanent: false, cause: err });
+      const next = new Date(base.at.getTime() + retryDelaySeconds(row.attempts, e.retryAfterSeconds) * 1000);
+      const dead = e.permanent || next > row.give_up_at;
+      delivered.inc({ type: kind, result: dead ? "dead" : "retry" });
+      return { ...base, ok: false, statusCode: e.statusCode ?? null, latencyMs: ms, response: e.response?.slice(0, 500) ?? null, error: e.message.slice(0, 500), status: dead ? "dead" : "pending", nextAttemptAt: dead ? null : next };
+    }
+  };
+
   const disableGone = async (channel: ChannelRow, why: string) => {
     await withSystem(db, (tx) => updateChannel(tx, channel.id, { enabled: false, disabled_reason: `the receiver answered 410 Gone (${why}); re-enable it once fixed` }, deps.clock.now()));
     await recordAudit({ db, clock: deps.clock }, { tenantId: channel.tenant_id, actor: { kind: "system", id: "system", name: "notifications" }, action: "notify.channel_disabled", target: { kind: "notification_channel", id: channel.id }, details: { name: channel.name, reason: "410 Gone" } });
@@ -94,12 +116,12 @@ export async function startOutboxWorker(deps: OutboxWorkerDeps): Promise<OutboxW
     const rows = await withSystem(db, (tx) => claimDue(tx, now, deps.batch, deps.leaseSeconds));
     if (!rows.length) return 0;
     const channels = new Map<string, ChannelRow | undefined>();
-    for (const id of new Set(rows.map((r) => r.channel_id))) channels.set(id, await withSystem(db, (tx) => findChannel(tx, id)));
-    const results = await Promise.all(rows.map((r) => deliver(r, channels.get(r.channel_id))));
+    for (const id of new Set(rows.flatMap((r) => (r.channel_id ? [r.channel_id] : [])))) channels.set(id, await withSystem(db, (tx) => findChannel(tx, id)));
+    const results = await Promise.all(rows.map((r) => deliver(r, r.channel_id ? channels.get(r.channel_id) : undefined)));
     await withSystem(db, async (tx) => {
       await saveResults(tx, results);
       const outcome = new Map<string, boolean>();
-      for (const r of results) if (r.status !== "dead" || r.statusCode !== null) outcome.set(r.channelId, (outcome.get(r.channelId) ?? true) && r.ok);
+      for (const r of results) if (r.channelId && (r.status !== "dead" || r.statusCode !== null)) outcome.set(r.channelId, (outcome.get(r.channelId) ?? true) && r.ok);
       for (const [channelId, ok] of outcome) await recordChannelOutcome(tx, channelId, ok, now, deps.breakAfter);
     });
     return rows.length;

@@ -3,16 +3,18 @@
 // encrypted at rest and never returned after creation: the API shows which
 // secret fields are set, not their values.
 
+import { createHmac } from "node:crypto";
 import { recordAuditIn } from "../audit/service.ts";
 import { SEVERITIES, type Severity } from "../alerts/evaluate.ts";
 import type { Db } from "../db/db.ts";
-import { withTenant } from "../db/scope.ts";
+import { withSystem, withTenant } from "../db/scope.ts";
 import type { Clock } from "../lib/clock.ts";
 import { requirePermission, type Ctx } from "../lib/ctx.ts";
 import { invalid, notFound } from "../lib/errors.ts";
 import { isTimeZone, requireText } from "../lib/validate.ts";
 import type { SecretBox } from "../lib/secrets.ts";
 import { checkScope } from "../alerts/rules.ts";
+import { getSetting, initSetting } from "../system/store.ts";
 import { DeliveryError, type NotificationEvent, type Preview, type SendContext } from "./channel.ts";
 import { CHANNEL_TYPES } from "./channels/index.ts";
 import { messageId } from "./event.ts";
@@ -27,6 +29,20 @@ export interface NotifyDeps {
   retryHorizonSeconds: number;
   /** For "send test": the same context the outbox worker uses. */
   sendContext: SendContext;
+}
+
+/**
+ * This installation's SNMP engine id (hex): derived once from the secret key
+ * (so nodes starting together agree) and kept in the settings table, so it
+ * survives a key change. SNMPv3 receivers are configured with it.
+ */
+export async function ensureSnmpEngineId(db: Db, secretKey: string): Promise<string> {
+  // RFC 3411 format: enterprise number with the top bit set, format 5 (octets), 12 octets.
+  const derived = "8000ea5f05" + createHmac("sha256", secretKey).update("pulse snmp engine id").digest("hex").slice(0, 24);
+  return withSystem(db, async (tx) => {
+    await initSetting(tx, "notify.snmp_engine_id", derived);
+    return (await getSetting<string>(tx, "notify.snmp_engine_id")) ?? derived;
+  });
 }
 
 export interface Channel {
@@ -54,7 +70,9 @@ async function toChannel(deps: NotifyDeps, r: ChannelRow): Promise<Channel> {
       set = ["(unreadable: was security.secret_key changed?)"];
     }
   }
-  return { id: r.id, name: r.name, type: r.type, config: r.config, secretsSet: set, enabled: r.enabled, disabledReason: r.disabled_reason, consecutiveFailures: r.consecutive_failures, circuitOpenUntil: r.circuit_open_until, createdAt: r.created_at };
+  // Facts the receiver needs (the SNMP engine id, trap OIDs) are shown with the settings.
+  const config = type?.describe ? { ...r.config, ...type.describe(r.config, deps.sendContext) } : r.config;
+  return { id: r.id, name: r.name, type: r.type, config, secretsSet: set, enabled: r.enabled, disabledReason: r.disabled_reason, consecutiveFailures: r.consecutive_failures, circuitOpenUntil: r.circuit_open_until, createdAt: r.created_at };
 }
 
 function channelType(type: unknown) {
@@ -162,7 +180,7 @@ export function sampleEvent(deps: Pick<NotifyDeps, "publicUrl" | "clock">, ctx: 
 export async function previewChannel(deps: NotifyDeps, ctx: Ctx, id: string): Promise<Preview> {
   const channel = await withTenant(deps.db, ctx, (tx) => findChannel(tx, id));
   if (!channel) throw notFound(`notification channel ${id}`);
-  return channelType(channel.type).preview(sampleEvent(deps, ctx, "alert.triggered"), channel.config);
+  return channelType(channel.type).preview(sampleEvent(deps, ctx, "alert.triggered"), channel.config, deps.sendContext);
 }
 
 /** Send a test notification now and report the receiver's answer (not queued, not retried). */

@@ -1,6 +1,7 @@
 // SQL for notification channels, routes, the outbox and delivery attempts.
 import type { Sql } from "../db/db.ts";
 import type { Severity } from "../alerts/evaluate.ts";
+import type { Recipient } from "./personal.ts";
 
 export interface ChannelRow {
   id: string;
@@ -117,7 +118,8 @@ export async function claimThrottle(sql: Sql, tenantId: string, channelId: strin
 export interface OutboxRow {
   id: number;
   tenant_id: string;
-  channel_id: string;
+  /** null for a page to one person (recipient). */
+  channel_id: string | null;
   alert_id: string | null;
   event: string;
   idempotency_key: string;
@@ -130,16 +132,20 @@ export interface OutboxRow {
   created_at: Date;
   delivered_at: Date | null;
   give_up_at: Date;
+  /** Where a page to one person goes (see personal.ts), with its URL secrets sealed. */
+  recipient: Recipient | null;
+  recipient_secrets: string | null;
 }
 
+/** Queue a notification for a channel, or (channelId null) for one person's contact (recipient). */
 export async function insertOutbox(
   sql: Sql,
-  o: { tenantId: string; channelId: string; alertId: string | null; event: string; key: string; payload: unknown; now: Date; giveUpAt: Date },
+  o: { tenantId: string; channelId: string | null; recipient?: { to: Recipient; sealed: string | null }; alertId: string | null; event: string; key: string; payload: unknown; now: Date; giveUpAt: Date },
 ): Promise<number> {
   const [row] = await sql.query<{ id: number }>(
-    `insert into notification_outbox (tenant_id, channel_id, alert_id, event, idempotency_key, payload, next_attempt_at, created_at, give_up_at)
-     values ($1, $2, $3, $4, $5, $6::jsonb, $7, $7, $8) returning id`,
-    [o.tenantId, o.channelId, o.alertId, o.event, o.key, JSON.stringify(o.payload), o.now, o.giveUpAt],
+    `insert into notification_outbox (tenant_id, channel_id, alert_id, event, idempotency_key, payload, next_attempt_at, created_at, give_up_at, recipient, recipient_secrets)
+     values ($1, $2, $3, $4, $5, $6::jsonb, $7, $7, $8, $9::jsonb, $10) returning id`,
+    [o.tenantId, o.channelId, o.alertId, o.event, o.key, JSON.stringify(o.payload), o.now, o.giveUpAt, o.recipient ? JSON.stringify(o.recipient.to) : null, o.recipient?.sealed ?? null],
   );
   return row!.id;
 }
@@ -149,7 +155,7 @@ export async function claimDue(sql: Sql, now: Date, limit: number, leaseSeconds:
   return sql.query<OutboxRow>(
     `update notification_outbox set leased_until = $1::timestamptz + make_interval(secs => $3), attempts = attempts + 1
       where id in (
-        select o.id from notification_outbox o join notification_channels c on c.id = o.channel_id
+        select o.id from notification_outbox o left join notification_channels c on c.id = o.channel_id
          where o.status = 'pending' and o.next_attempt_at <= $1 and (o.leased_until is null or o.leased_until < $1)
            and (c.circuit_open_until is null or c.circuit_open_until <= $1)
          order by o.next_attempt_at limit $2 for update of o skip locked)
@@ -161,7 +167,7 @@ export async function claimDue(sql: Sql, now: Date, limit: number, leaseSeconds:
 export interface AttemptResult {
   id: number;
   tenantId: string;
-  channelId: string;
+  channelId: string | null;
   ok: boolean;
   statusCode: number | null;
   latencyMs: number;
@@ -208,8 +214,10 @@ export interface DeliveryFilter {
 }
 
 export async function listDeliveries(sql: Sql, f: DeliveryFilter): Promise<Array<OutboxRow & { channel_name: string; channel_type: string }>> {
+  // Pages to one person have no channel: their recipient names the way instead.
   return sql.query(
-    `select o.*, c.name as channel_name, c.type as channel_type from notification_outbox o join notification_channels c on c.id = o.channel_id
+    `select o.*, coalesce(c.name, o.recipient->>'label') as channel_name, coalesce(c.type, o.recipient->>'kind') as channel_type
+       from notification_outbox o left join notification_channels c on c.id = o.channel_id
       where ($1::text is null or o.status = $1) and ($2::uuid is null or o.channel_id = $2) and ($3::uuid is null or o.alert_id = $3) and ($4::bigint is null or o.id < $4)
       order by o.id desc limit $5`,
     [f.status ?? null, f.channelId ?? null, f.alertId ?? null, f.beforeId ?? null, f.limit],
