@@ -40,6 +40,7 @@ import { createGate } from "./ingest/accept.ts";
 import { ingestRoutes } from "./ingest/http.ts";
 import { attachMqttIngest } from "./ingest/mqtt.ts";
 import { createQuarantine, pruneQuarantine } from "./ingest/quarantine.ts";
+import { quarantineApi } from "./ingest/quarantine-api.ts";
 import { createRegistry } from "./ingest/registry.ts";
 import { createWriter } from "./ingest/writer.ts";
 import { mqttWebSocketHandlers, upgradeMqtt } from "./ingest/ws.ts";
@@ -62,8 +63,14 @@ import { devicesApi } from "./devices/api.ts";
 import type { DeviceDeps } from "./devices/deps.ts";
 import { createProvisioning } from "./devices/provisioning-api.ts";
 import { sitesApi } from "./sites/api.ts";
+import { createIngestRate } from "./fleet/rate.ts";
 import { loadAssets, type Assets } from "../web/assets.ts";
 import { buildWeb } from "../web/app.ts";
+import { escalationApi } from "./escalation/api.ts";
+import { startEscalation } from "./escalation/service.ts";
+import { createEscalationWorker } from "./escalation/worker.ts";
+import { oncallApi } from "./oncall/api.ts";
+import { contactMethodsApi } from "./oncall/contacts-api.ts";
 
 export interface AppDeps {
   config: Config;
@@ -135,6 +142,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     const [tenantId, deviceId] = payload.split("/");
     if (tenantId) registry.invalidate(tenantId, deviceId);
   });
+  // Messages/s per tenant for the fleet overview: what this node committed over the last 10 s.
+  const ingestRate = createIngestRate({ windowSeconds: 10 });
   const quarantine = createQuarantine({ db, log, metrics, flushMs: 1000 });
   const writer = createWriter({
     db,
@@ -144,7 +153,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
     batchRows: config["ingest.batch_rows"],
     flushMs: config["ingest.flush_ms"],
     // Alert rules are evaluated on what was committed, so an alert never points at data that is not there.
-    onCommit: (batch) => engine.onCommit(batch),
+    onCommit: (batch) => {
+      ingestRate.record(batch);
+      engine.onCommit(batch);
+    },
     onPoison: (m, err) =>
       quarantine.reject({ tenantId: m.env.tenantId, deviceId: m.env.deviceId, reason: "INVALID_METRIC", detail: `the database refused it: ${err.message}`, transport: "mqtt", payload: JSON.stringify(m.env.metrics), time: clock.now() }),
   });
@@ -193,6 +205,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   alertBus.inTransaction.push(async (tx, t) => {
     await enqueueTransition(notifyDeps, tx, t);
   });
+  // Escalation: an alert that opens starts its policy in the same transaction; the worker job pages level by level.
+  alertBus.inTransaction.push(startEscalation);
+  const escalation = createEscalationWorker({ db, clock, log, metrics, publicUrl: url, retryHorizonSeconds: notifyDeps.retryHorizonSeconds });
 
   // Live events for browsers: device connectivity changes from the sweep (on whichever node leads).
   const hub = await startHub(db, log, { [STATUS_CHANNEL]: (tenantId) => ({ type: "devices.status", tenantId }) });
@@ -206,7 +221,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const assets = deps.assets ?? (await loadAssets());
   const status = () => getStatus({ db, dbInfo, startedAt, now: clock.now() });
   let openapiDoc: () => unknown = () => ({});
-  const { web, errorPage } = buildWeb({ assets, status, openapi: () => openapiDoc(), auth });
+  const { web, errorPage } = buildWeb({
+    assets,
+    status,
+    openapi: () => openapiDoc(),
+    auth,
+    alerts: { bus: alertBus, onError: (err) => log.error("alerts: listener failed", { error: err }) },
+    ingestRate: (tenantId) => ingestRate.perSecond(tenantId),
+    devices: { deps: deviceDeps, mqttPort: () => ports.mqtt },
+  });
 
   const { app: http, openapi } = buildHttpApp({
     log,
@@ -241,6 +264,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ["/", notificationsApi(auth, notifyDeps)],
       ["/", sitesApi({ db, clock })],
       ["/", devicesApi(deviceDeps)],
+      ["/", quarantineApi({ db })],
+      ["/", oncallApi({ db, clock })],
+      ["/", contactMethodsApi({ db, clock, secrets })],
+      ["/", escalationApi({ db, clock, secrets })],
     ],
     routes: [oidcRoutes(auth), ingestHttp, liveRoutes(hub), ...provisioning.mainRoutes],
     web,
@@ -266,6 +293,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
       everySeconds: 5,
       run: async () => {
         await engine.checkDeadlines();
+      },
+    },
+    {
+      name: "escalations",
+      leaderOnly: true,
+      everySeconds: 5,
+      run: async () => {
+        await escalation.run();
       },
     },
     {
@@ -341,6 +376,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
     await hub.stop();
     await scheduler?.stop();
     await outbox?.stop();
+    // Connections "send test" opened (SMTP, SNMP, MQTT) go with the outbox's.
+    for (const v of notifyDeps.sendContext.cache.values()) (v as { close?: () => void }).close?.();
+    notifyDeps.sendContext.cache.clear();
     await leader?.stop();
     await control?.stop().catch(() => {});
     stopProcessMetrics();

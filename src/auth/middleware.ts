@@ -23,7 +23,8 @@ const OWN_FORM_TOKEN = /^\/(oauth\/|auth\/|logout$|forgot-password$|invite\/|res
 // Paths that never need or record authentication.
 // Devices authenticate to /ingest with provision tokens, checked by ingest itself;
 // the provisioning API (/api/admin/, /api/device/) checks its X-Admin-Key or activation code.
-const PUBLIC = /^\/(healthz|readyz|metrics|assets\/|favicon|ingest\/|api\/admin\/|api\/device\/)/;
+// Exact names end in $: /metrics is Prometheus, /metrics-catalog is a page that needs a session.
+const PUBLIC = /^\/(healthz$|readyz$|metrics$|assets\/|favicon|ingest\/|api\/admin\/|api\/device\/)/;
 
 export function authenticate(auth: Auth): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
@@ -49,7 +50,8 @@ export function authenticate(auth: Auth): MiddlewareHandler<HttpEnv> {
     }
     if (principal) c.set("principal", principal);
     await next();
-    if (principal?.platformRole && c.req.method === "GET" && c.res.status < 400 && isTenantData(c.req.path)) {
+    // A live page re-reading itself (X-Pulse-Live) is the same visit, already recorded.
+    if (principal?.platformRole && c.req.method === "GET" && c.res.status < 400 && isTenantData(c.req.path) && !c.req.header("x-pulse-live")) {
       await recordAudit(auth, {
         tenantId: principal.tenantId,
         actor: { kind: "user", id: principal.id, name: principal.name },

@@ -96,8 +96,9 @@ async function openTab(browser: Browser, baseUrl: string, opts: TabOptions): Pro
   });
   page.on("pageerror", (err) => problems.push(`uncaught error on ${page.url()}: ${err.message}`));
   page.on("requestfailed", (req) => {
-    // Navigating away aborts requests still in flight; that is not a page bug.
-    if (req.failure()?.errorText === "net::ERR_ABORTED" && req.isNavigationRequest()) return;
+    // Navigating away aborts requests still in flight; that is not a page bug. A
+    // live page's event stream (and its re-reads) are always in flight.
+    if (req.failure()?.errorText === "net::ERR_ABORTED" && (req.isNavigationRequest() || req.resourceType() === "eventsource" || req.headers()["x-pulse-live"])) return;
     problems.push(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText}`);
   });
   page.on("response", (res) => {
