@@ -229,6 +229,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     alerts: { bus: alertBus, onError: (err) => log.error("alerts: listener failed", { error: err }) },
     ingestRate: (tenantId) => ingestRate.perSecond(tenantId),
     devices: { deps: deviceDeps, mqttPort: () => ports.mqtt },
+    notify: notifyDeps,
   });
 
   const { app: http, openapi } = buildHttpApp({

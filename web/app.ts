@@ -8,6 +8,7 @@ import type { Auth } from "../src/auth/index.ts";
 import type { DeviceDeps } from "../src/devices/deps.ts";
 import { csrfToken } from "../src/auth/sessions/service.ts";
 import type { HttpEnv } from "../src/http/env.ts";
+import type { NotifyDeps } from "../src/notify/service.ts";
 import type { Status } from "../src/system/service.ts";
 import type { Assets } from "./assets.ts";
 import type { PageEnv } from "./components/page.ts";
@@ -25,6 +26,7 @@ import { identityProviderPages } from "./pages/identity-providers.ts";
 import { invitePages } from "./pages/invites.ts";
 import { maintenancePages } from "./pages/maintenance.ts";
 import { metricPages } from "./pages/metrics.ts";
+import { notificationPages } from "./pages/notifications.ts";
 import { quarantinePages } from "./pages/quarantine.ts";
 import { sitePages } from "./pages/sites.ts";
 import { tenantPages } from "./pages/tenants.ts";
@@ -41,13 +43,15 @@ export interface WebDeps {
   ingestRate?: (tenantId: string | null) => number;
   /** The device registry's dependencies (a change reaches this node's ingest cache at once) and the MQTT port devices connect to. */
   devices?: { deps: DeviceDeps; mqttPort: () => number };
+  /** Notification channels, routing rules and deliveries (test sends go out through the same transports as the outbox's). */
+  notify?: NotifyDeps;
 }
 
 // Reachable without signing in.
 const PUBLIC_PAGES = /^\/(login|logout|oauth\/|auth\/|\.well-known\/|invite\/|reset-password\/|forgot-password|api-docs|healthz|readyz|metrics$|assets\/|api\/)/;
 
 export function buildWeb(deps: WebDeps) {
-  const env: PageEnv = { assets: deps.assets, available: new Set(["fleet", "api", "users", "tenants", "audit", "developer", "identity-providers", "alerts", "alert-rules", "maintenance", "devices", "sites", "quarantine", "metrics"]) };
+  const env: PageEnv = { assets: deps.assets, available: new Set(["fleet", "api", "users", "tenants", "audit", "developer", "identity-providers", "alerts", "alert-rules", "maintenance", "devices", "sites", "quarantine", "metrics", ...(deps.notify ? ["notifications"] : [])]) };
   const web = new Hono<HttpEnv>();
   web.route("/", authPages(deps.auth, deps.assets));
   web.use("*", async (c, next) => {
@@ -79,6 +83,7 @@ export function buildWeb(deps: WebDeps) {
   web.route("/", sitePages(env, devices));
   web.route("/", quarantinePages(env, deps.auth));
   web.route("/", metricPages(env, deps.auth));
+  if (deps.notify) web.route("/", notificationPages(env, { auth: deps.auth, notify: deps.notify }));
   web.route("/", apiDocsPages(env, deps));
   return { web, errorPage: errorPage(env) };
 }

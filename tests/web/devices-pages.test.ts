@@ -11,7 +11,9 @@ import { createDevice, getDevice } from "../../src/devices/service.ts";
 import type { Ctx } from "../../src/lib/ctx.ts";
 import { createSite } from "../../src/sites/service.ts";
 import { signedIn, type Agent } from "../helpers/agent.ts";
-import { PASSWORDS, seedCast, type Cast } from "../helpers/cast.ts";
+import { PASSWORDS, platformAdmin, seedCast, type Cast } from "../helpers/cast.ts";
+import { createTenant } from "../../src/tenants/service.ts";
+import { createUser } from "../../src/auth/users/service.ts";
 import { startPulse, type TestPulse } from "../helpers/pulse.ts";
 
 async function post(a: Agent, path: string, fields: Record<string, string>, opts: { csrf?: boolean } = {}): Promise<Response> {
@@ -106,6 +108,21 @@ describe("device pages without JavaScript", () => {
       expect({ path, status: res.status }).toEqual({ path, status: 200 });
       for (const w of wants) expect({ path, has: body.includes(w) ? w : `missing: ${w}` }).toEqual({ path, has: w });
     }
+  });
+
+  test("a tenant without devices gets the empty state that says what to do next", async () => {
+    const deps = { db: pulse.app.db, clock: pulse.app.clock };
+    await createTenant(deps, platformAdmin, { id: "initech", name: "Initech" });
+    await createUser(deps, platformAdmin, { username: "dana", email: "dana@initech.test", name: "Dana", password: PASSWORDS.carol, tenant: { id: "initech", role: "tenant-admin" } });
+    const dana = await signedIn(pulse.url, "dana", PASSWORDS.carol);
+    const page = await text(await dana.fetch("/devices"));
+    expect(page).toContain("No devices yet");
+    expect(page).toContain("Add one, import a CSV, or run <code>pulse simulate</code>");
+    expect(page).toMatch(/<a class="btn btn-primary" href="\/devices\/new">Add a device<\/a>/);
+    expect(page).toContain('href="/devices/import">Import a CSV</a>');
+    expect(await text(await dana.fetch("/sites"))).toContain("No sites yet");
+    expect(await text(await dana.fetch("/quarantine"))).toContain("Nothing refused");
+    expect(await text(await dana.fetch("/metrics-catalog"))).toContain("No metrics yet");
   });
 
   test("the list filters by connectivity, site, tag and text through the URL, and keeps them in its links", async () => {

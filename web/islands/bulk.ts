@@ -2,7 +2,9 @@
 // (form[data-bulk], inputs [data-bulk-item]): adds a select-all box, says how
 // many are selected, keeps the action buttons off until something is, and
 // lets Shift+click tick a range. Without this island the form still works:
-// tick the boxes, press an action.
+// tick the boxes, press an action. Lists of other things than alerts name
+// them with data-bulk-empty (the count's text with nothing ticked) and
+// data-bulk-all-label (the select-all box's label).
 
 for (const form of document.querySelectorAll<HTMLFormElement>("form[data-bulk]")) {
   const items = () => Array.from(form.querySelectorAll<HTMLInputElement>("input[data-bulk-item]"));
@@ -13,7 +15,7 @@ for (const form of document.querySelectorAll<HTMLFormElement>("form[data-bulk]")
   const all = document.createElement("input");
   all.type = "checkbox";
   all.className = "bulk-all";
-  all.setAttribute("aria-label", "Select every alert on this page");
+  all.setAttribute("aria-label", form.dataset.bulkAllLabel ?? "Select every alert on this page");
   all.title = "Select all on this page";
 
   const place = () => {
@@ -26,7 +28,7 @@ for (const form of document.querySelectorAll<HTMLFormElement>("form[data-bulk]")
     const n = boxes.filter((b) => b.checked).length;
     all.checked = n > 0 && n === boxes.length;
     all.indeterminate = n > 0 && n < boxes.length;
-    if (count) count.textContent = n === 0 ? "Select alerts to act on them:" : `${n} selected:`;
+    if (count) count.textContent = n === 0 ? (form.dataset.bulkEmpty ?? "Select alerts to act on them:") : `${n} selected:`;
     for (const b of actions()) b.disabled = n === 0;
     for (const box of boxes) box.closest("tr")?.classList.toggle("row-selected", box.checked);
   };

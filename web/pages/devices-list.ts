@@ -61,6 +61,7 @@ export async function devicesListPage(c: Context<HttpEnv>, env: PageEnv, deps: D
   const now = deps.devices.clock.now();
   const admin = can(ctx, "admin");
 
+  const selectedId = url.searchParams.get("selected");
   // Filled once the sites are read; cells render after that.
   const siteName = new Map<string, string>();
   const columns: Column<Device>[] = [
@@ -68,7 +69,8 @@ export async function devicesListPage(c: Context<HttpEnv>, env: PageEnv, deps: D
       key: "id",
       label: "Device",
       sort: true,
-      cell: (d) => html`<span class="device-cell"><span class="device-name">${d.name}</span>${d.name !== d.id ? html`<span class="muted mono small">${d.id}</span>` : null}</span>`,
+      cell: (d) =>
+        html`<span class="device-cell" data-selected=${d.id === selectedId ? "true" : undefined}><span class="device-name">${d.name}</span>${d.name !== d.id ? html`<span class="muted mono small">${d.id}</span>` : null}</span>`,
     },
     { key: "connectivity", label: "Connectivity", cell: (d) => ConnectivityBadge({ device: d, now, timeZone: zone }) },
     { key: "status", label: "Status", sort: true, class: "pane-hide", cell: (d) => RegistryBadge({ status: d.status }) },
@@ -158,7 +160,7 @@ export async function devicesListPage(c: Context<HttpEnv>, env: PageEnv, deps: D
         <div class="split-main" data-live-region="device-rows">${table}</div>
         ${selected
           ? html`<aside class="split-pane card" aria-label=${`Preview of ${selected.device.name}`} data-device-pane=${selected.device.id} data-live-region="device-pane">
-              ${Preview({ ...selected, url, now, zone })}
+              ${Preview({ ...selected, url, now, zone, siteName: siteName.get(selected.device.siteId) })}
             </aside>`
           : null}
       </div>`,
@@ -218,7 +220,7 @@ function Filters(p: { url: URL; f: ListFilter; sites: Array<{ id: string; name: 
     </label>
     ${select("status", "Status", [{ value: "", label: "Any" }, ...STATUSES.map((s) => ({ value: s, label: s }))])}
     ${select("connectivity", "Connectivity", [{ value: "", label: "Any" }, ...CONNECTIVITY.map((s) => ({ value: s, label: s }))])}
-    ${select("site", "Site", [{ value: "", label: "Any" }, ...p.sites.map((s) => ({ value: s.id, label: s.name === s.id ? s.id : `${s.name} (${s.id})` }))])}
+    ${select("site", "Site", [{ value: "", label: "Any" }, ...p.sites.map((s) => ({ value: s.id, label: s.name }))])}
     <label class="filter-select">
       <span class="filter-label">Tag</span>
       <input type="text" name="tag" value=${p.f.tag} placeholder="key=value" size="12" autocomplete="off" />
@@ -245,7 +247,7 @@ function CursorPages(p: { url: URL; pos: number; shown: number; total: number; n
   </nav>`;
 }
 
-function Preview(p: { device: Device; latest: LatestValue[]; url: URL; now: Date; zone: string }): VNode {
+function Preview(p: { device: Device; latest: LatestValue[]; url: URL; now: Date; zone: string; siteName?: string }): VNode {
   const d = p.device;
   const href = `/devices/${encodeURIComponent(d.id)}`;
   return html`<div class="pane-head">
@@ -264,7 +266,7 @@ function Preview(p: { device: Device; latest: LatestValue[]; url: URL; now: Date
             <dd>${RelativeTime({ t: d.connectivitySince, now: p.now, timeZone: p.zone })}</dd>`
         : null}
       <dt>Site</dt>
-      <dd>${d.siteId}</dd>
+      <dd>${p.siteName ?? d.siteId}</dd>
       <dt>Heartbeat</dt>
       <dd>${heartbeatText(d)}</dd>
       <dt>Tags</dt>

@@ -29,6 +29,7 @@ import { html, type VNode } from "../render.ts";
 import { chooseTenantPage, Credentials, TagChips, type DevicePageDeps } from "./devices-common.ts";
 
 const NEW_SITE = "__new__";
+const WIZARD_ISLAND = "islands/wizard.js";
 const STEPS = ["Identity", "Site and tags", "Alert rules", "Credentials"];
 /** The fields of each step; the others ride along as hidden fields. */
 const STEP_FIELDS: Record<number, string[]> = {
@@ -156,7 +157,7 @@ export function deviceWizardPages(env: PageEnv, deps: DevicePageDeps): Hono<Http
     return renderPage(
       c,
       env,
-      { title: "Add a device", active: "devices", status },
+      { title: "Add a device", active: "devices", status, islands: [WIZARD_ISLAND] },
       html`${PageHeader({ title: "Add a device", description: "Register it, say where it is, see which alert rules will watch it, and get its credentials." })}
         ${Steps(n)}
         <section class="card narrow" data-wizard-step=${n}>
@@ -200,7 +201,7 @@ function SiteStep(form: FormState, sites: Site[]): VNode {
       idPrefix: "wiz",
       options: [...sites.map((s) => ({ value: s.id, label: s.name === s.id ? s.id : `${s.name} (${s.id})` })), { value: NEW_SITE, label: "+ A new site…" }],
     })}
-    <fieldset class="plain-fieldset new-site">
+    <fieldset class="plain-fieldset new-site" data-new-site>
       <legend class="label-like">New site <span class="optional">only when “A new site” is chosen</span></legend>
       <div class="inline-fields">
         ${TextField({ name: "new_site_id", label: "Site id", form, idPrefix: "wiz", required: false, autocomplete: "off", placeholder: "plant-2" })}
