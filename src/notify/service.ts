@@ -17,6 +17,7 @@ import { checkScope } from "../alerts/rules.ts";
 import { getSetting, initSetting } from "../system/store.ts";
 import { DeliveryError, type NotificationEvent, type Preview, type SendContext } from "./channel.ts";
 import { CHANNEL_TYPES } from "./channels/index.ts";
+import { newWebhookSecret } from "./channels/webhook.ts";
 import { messageId } from "./event.ts";
 import { ROUTED_EVENTS } from "./routing.ts";
 import { deleteChannel, deleteRoute, findChannel, insertChannel, insertRoute, listAttempts, listChannels, listDeliveries, listRoutes, replayDelivery, updateChannel, updateRoute, type ChannelRow, type DeliveryFilter, type RouteFields } from "./store.ts";
@@ -138,6 +139,28 @@ export async function updateNotificationChannel(deps: NotifyDeps, ctx: Ctx, id: 
     return r;
   });
   return toChannel(deps, row);
+}
+
+/**
+ * Webhook: sign with a new secret from now on, and keep signing with the
+ * current one too (as previous_secret) until it is removed, so receivers can
+ * switch over without missing a notification. Returns the new secret, which is shown once.
+ */
+export async function rotateWebhookSecret(deps: NotifyDeps, ctx: Ctx, id: string): Promise<{ channel: Channel; secret: string }> {
+  requirePermission(ctx, "admin", "rotate webhook secrets");
+  const secret = newWebhookSecret();
+  const row = await withTenant(deps.db, ctx, async (tx) => {
+    const current = await findChannel(tx, id);
+    if (!current || current.type !== "webhook") throw notFound(`webhook channel ${id}`);
+    const type = channelType(current.type);
+    const old = current.secrets ? JSON.parse(await deps.secrets.decrypt(current.secrets)) : {};
+    const settings = type.settingsOf(current.config, old);
+    const { config, secrets } = type.validate({ ...settings, secret, previous_secret: settings.secret });
+    const r = (await updateChannel(tx, id, { config, secrets: await deps.secrets.encrypt(JSON.stringify(secrets)) }, deps.clock.now()))!;
+    await recordAuditIn(tx, deps.clock, { tenantId: ctx.tenantId, actor: ctx.actor, action: "notify.channel_secret_rotated", target: { kind: "notification_channel", id }, ip: ctx.ip, requestId: ctx.requestId, details: { name: current.name } });
+    return r;
+  });
+  return { channel: await toChannel(deps, row), secret };
 }
 
 export async function deleteNotificationChannel(deps: NotifyDeps, ctx: Ctx, id: string): Promise<void> {

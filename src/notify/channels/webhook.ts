@@ -33,6 +33,11 @@ export function signatures(secrets: string[], id: string, timestamp: number, bod
     .join(" ");
 }
 
+/** A fresh signing secret: whsec_ and 24 random bytes in base64 (made when none is given, and by a rotation). */
+export function newWebhookSecret(): string {
+  return "whsec_" + Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64");
+}
+
 function checkSecret(v: unknown, field: string): string {
   if (typeof v !== "string" || !/^whsec_[A-Za-z0-9+/=]{24,}$/.test(v)) throw invalid(field, `${field}: a secret like whsec_ followed by base64 (at least 18 bytes)`);
   return v;
@@ -43,7 +48,7 @@ export const webhook: ChannelType<WebhookConfig, WebhookSecrets> = {
   secretFields: ["url", "secret", "previous_secret"],
   validate(input) {
     const url = checkUrl(input.url, "url");
-    const secret = input.secret === undefined || input.secret === "" ? "whsec_" + Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64") : checkSecret(input.secret, "secret");
+    const secret = input.secret === undefined || input.secret === "" ? newWebhookSecret() : checkSecret(input.secret, "secret");
     const previous = input.previous_secret === undefined || input.previous_secret === "" || input.previous_secret === null ? undefined : checkSecret(input.previous_secret, "previous_secret");
     return {
       config: { headers: checkHeaders(input.headers, "headers"), githubSignature: input.github_signature === true },
