@@ -6,6 +6,7 @@ import { config } from "./cli/config.ts";
 import { device } from "./cli/device.ts";
 import { healthcheck } from "./cli/healthcheck.ts";
 import { migrate } from "./cli/migrate.ts";
+import { oncall } from "./cli/oncall.ts";
 import { serve } from "./cli/serve.ts";
 import { site } from "./cli/site.ts";
 import { simulate } from "./cli/simulate.ts";
@@ -14,7 +15,7 @@ import { tenant } from "./cli/tenant.ts";
 import { user } from "./cli/user.ts";
 import { version } from "./cli/version.ts";
 
-const COMMANDS: Command[] = [serve, migrate, config, status, tenant, user, apikey, site, device, alerts, simulate, version, healthcheck];
+const COMMANDS: Command[] = [serve, migrate, config, status, tenant, user, apikey, site, device, alerts, oncall, simulate, version, healthcheck];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -13,6 +13,7 @@ import { getStatus } from "../system/service.ts";
 import { ALERT_COMMANDS } from "./alert-commands.ts";
 import { DEVICE_COMMANDS } from "./device-commands.ts";
 import { IDENTITY_COMMANDS } from "./identity-commands.ts";
+import { ONCALL_COMMANDS } from "./oncall-commands.ts";
 import { SIMULATE_COMMANDS } from "./simulate-commands.ts";
 
 export interface CommandDeps {
@@ -36,5 +37,6 @@ export const COMMANDS: Record<string, CommandHandler> = {
   ...SIMULATE_COMMANDS,
   ...DEVICE_COMMANDS,
   ...ALERT_COMMANDS,
+  ...ONCALL_COMMANDS,
   status: async (deps) => ({ ...(await getStatus({ ...deps, now: deps.clock.now() })), server: deps.startedAt ? "running" : "not running" }),
 };

@@ -3,7 +3,7 @@
 // database. Timestamps use mode "date" everywhere (the drivers return Dates).
 
 import { sql } from "drizzle-orm";
-import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -471,6 +471,9 @@ export const alerts = pgTable("alerts", {
   suppressed: boolean("suppressed").notNull().default(false),
   escalationLevel: integer("escalation_level").notNull().default(0),
   nextEscalationAt: tstz("next_escalation_at"),
+  // 0008
+  escalationPolicyId: uuid("escalation_policy_id"),
+  escalationRepeats: integer("escalation_repeats").notNull().default(0),
 });
 
 export const alertEvents = pgTable("alert_events", {
@@ -534,7 +537,8 @@ export const notificationRoutes = pgTable("notification_routes", {
 export const notificationOutbox = pgTable("notification_outbox", {
   id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
   tenantId: text("tenant_id").notNull(),
-  channelId: uuid("channel_id").notNull().references(() => notificationChannels.id, { onDelete: "cascade" }),
+  // 0008: null when the notification goes to a person's contact method (recipient).
+  channelId: uuid("channel_id").references(() => notificationChannels.id, { onDelete: "cascade" }),
   alertId: uuid("alert_id"),
   event: text("event").notNull(),
   idempotencyKey: text("idempotency_key").notNull(),
@@ -547,6 +551,8 @@ export const notificationOutbox = pgTable("notification_outbox", {
   createdAt: tstz("created_at").notNull().defaultNow(),
   deliveredAt: tstz("delivered_at"),
   giveUpAt: tstz("give_up_at").notNull(),
+  recipient: jsonb("recipient").$type<Record<string, unknown>>(),
+  recipientSecrets: text("recipient_secrets"),
 });
 
 export const notificationAttempts = pgTable("notification_attempts", {
@@ -570,4 +576,103 @@ export const notificationThrottle = pgTable(
     lastAt: tstz("last_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.channelId, t.fingerprint] })],
+);
+
+// 0008: on-call schedules and escalation
+
+export const oncallSchedules = pgTable(
+  "oncall_schedules",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    timezone: text("timezone").notNull(),
+    createdBy: text("created_by"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("oncall_schedules_name_key").on(t.tenantId, sql`lower(${t.name})`)],
+);
+
+export const oncallLayers = pgTable(
+  "oncall_layers",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    layerId: uuid("layer_id").notNull(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    scheduleId: uuid("schedule_id").notNull().references(() => oncallSchedules.id, { onDelete: "cascade" }),
+    position: integer("position").notNull(),
+    name: text("name").notNull(),
+    rotation: text("rotation", { enum: ["daily", "weekly", "custom"] }).notNull(),
+    lengthHours: integer("length_hours"),
+    handoffTime: text("handoff_time").notNull(),
+    handoffWeekday: text("handoff_weekday", { enum: ["MO", "TU", "WE", "TH", "FR", "SA", "SU"] }),
+    startDate: date("start_date", { mode: "string" }).notNull(),
+    users: uuid("users").array().notNull(),
+    restrictions: jsonb("restrictions").notNull().default([]),
+    effectiveFrom: tstz("effective_from").notNull(),
+    effectiveUntil: tstz("effective_until"),
+    createdBy: text("created_by"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("oncall_layers_schedule_idx").on(t.scheduleId, t.effectiveFrom), uniqueIndex("oncall_layers_current_key").on(t.layerId).where(sql`${t.effectiveUntil} is null`)],
+);
+
+export const oncallOverrides = pgTable(
+  "oncall_overrides",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    scheduleId: uuid("schedule_id").notNull().references(() => oncallSchedules.id, { onDelete: "cascade" }),
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    startsAt: tstz("starts_at").notNull(),
+    endsAt: tstz("ends_at").notNull(),
+    note: text("note"),
+    createdBy: text("created_by"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("oncall_overrides_schedule_idx").on(t.scheduleId, t.endsAt)],
+);
+
+export const escalationPolicies = pgTable(
+  "escalation_policies",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    repeatCount: integer("repeat_count").notNull().default(0),
+    repeatDelayMinutes: integer("repeat_delay_minutes").notNull().default(15),
+    isTenantDefault: boolean("is_tenant_default").notNull().default(false),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("escalation_policies_name_key").on(t.tenantId, sql`lower(${t.name})`), uniqueIndex("escalation_policies_default_key").on(t.tenantId).where(sql`${t.isTenantDefault}`)],
+);
+
+export const escalationLevels = pgTable(
+  "escalation_levels",
+  {
+    tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    policyId: uuid("policy_id").notNull().references(() => escalationPolicies.id, { onDelete: "cascade" }),
+    position: integer("position").notNull(),
+    delayMinutes: integer("delay_minutes").notNull(),
+    targets: jsonb("targets").notNull().$type<Array<Record<string, unknown>>>(),
+  },
+  (t) => [primaryKey({ columns: [t.policyId, t.position] })],
+);
+
+export const userContactMethods = pgTable(
+  "user_contact_methods",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: ["email", "slack", "teams", "webhook"] }).notNull(),
+    address: text("address").notNull(),
+    secrets: text("secrets"),
+    minSeverity: text("min_severity", { enum: ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"] }).notNull().default("INFO"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [index("user_contact_methods_user_idx").on(t.tenantId, t.userId)],
 );

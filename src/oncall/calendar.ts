@@ -1,0 +1,139 @@
+// Who is on call, read from the database through the pure resolver: now,
+// over the coming days (a timeline with the DST transitions in it, for the
+// UI to mark), gaps and overlaps, and "when am I on call next". The
+// escalation worker asks resolveOnCallIn inside its own transaction.
+
+import type { Sql } from "../db/db.ts";
+import { withTenant } from "../db/scope.ts";
+import { requirePermission, type Ctx } from "../lib/ctx.ts";
+import { invalid } from "../lib/errors.ts";
+import { coverage, dstTransitions, timeline, whoIsOnCall, type CoverageReport, type DstTransition, type LayerRef, type Segment } from "./resolve.ts";
+import { loadSchedulesIn, scheduleIn, type OnCallDeps, type ScheduleRow } from "./service.ts";
+import { findSchedule, listSchedules, userNames } from "./store.ts";
+
+const DAY = 86_400_000;
+
+export interface Person {
+  id: string;
+  username: string;
+  name: string;
+}
+
+export interface NamedSegment extends Omit<Segment, "userId"> {
+  user: Person | null;
+}
+
+async function named(tx: Sql, segments: Segment[]): Promise<NamedSegment[]> {
+  const names = await userNames(tx, segments.flatMap((s) => (s.userId ? [s.userId] : [])));
+  return segments.map(({ userId, ...s }) => ({ ...s, user: userId ? { id: userId, ...(names.get(userId) ?? { username: "(deleted user)", name: "" }) } : null }));
+}
+
+function days(v: number | undefined, max = 90): number {
+  const d = v ?? 14;
+  if (!Number.isInteger(d) || d < 1 || d > max) throw invalid("days", `days: 1 to ${max}`);
+  return d;
+}
+
+export interface CurrentOnCall {
+  schedule: ScheduleRow;
+  at: Date;
+  /** null: nobody (a gap). */
+  user: Person | null;
+  layer: LayerRef | null;
+  overrideId: string | null;
+  /** When this changes next (within two weeks), if it does. */
+  until: Date | null;
+}
+
+/** Who is on call now, and until when. */
+export async function currentOnCall(deps: OnCallDeps, ctx: Ctx, scheduleId: string): Promise<CurrentOnCall> {
+  requirePermission(ctx, "read", "see on-call schedules");
+  const now = deps.clock.now();
+  return withTenant(deps.db, ctx, async (tx) => {
+    const schedule = await scheduleIn(tx, scheduleId);
+    const horizon = new Date(now.getTime() + 14 * DAY);
+    const data = (await loadSchedulesIn(tx, [schedule.id], now, horizon)).get(schedule.id)!;
+    const [first] = await named(tx, timeline(schedule, data.layers, data.overrides, now, horizon));
+    return { schedule, at: now, user: first?.user ?? null, layer: first?.layer ?? null, overrideId: first?.overrideId ?? null, until: first && first.end < horizon ? first.end : null };
+  });
+}
+
+export interface ScheduleTimeline {
+  schedule: ScheduleRow;
+  from: Date;
+  to: Date;
+  segments: NamedSegment[];
+  dstTransitions: DstTransition[];
+}
+
+/** The next `days` days (default 14) from `from` (default now). */
+export async function scheduleTimeline(deps: OnCallDeps, ctx: Ctx, scheduleId: string, opts: { from?: Date; days?: number } = {}): Promise<ScheduleTimeline> {
+  requirePermission(ctx, "read", "see on-call schedules");
+  const from = opts.from ?? deps.clock.now();
+  const to = new Date(from.getTime() + days(opts.days) * DAY);
+  return withTenant(deps.db, ctx, async (tx) => {
+    const schedule = await scheduleIn(tx, scheduleId);
+    const data = (await loadSchedulesIn(tx, [schedule.id], from, to)).get(schedule.id)!;
+    return { schedule, from, to, segments: await named(tx, timeline(schedule, data.layers, data.overrides, from, to)), dstTransitions: dstTransitions(schedule.timezone, from, to) };
+  });
+}
+
+/** Gaps (nobody on call) and overlaps (lower layers shadowed) over the next `days` days. */
+export async function scheduleCoverage(deps: OnCallDeps, ctx: Ctx, scheduleId: string, opts: { from?: Date; days?: number } = {}): Promise<{ schedule: ScheduleRow; from: Date; to: Date; report: CoverageReport; users: Map<string, Person> }> {
+  requirePermission(ctx, "read", "see on-call schedules");
+  const from = opts.from ?? deps.clock.now();
+  const to = new Date(from.getTime() + days(opts.days) * DAY);
+  return withTenant(deps.db, ctx, async (tx) => {
+    const schedule = await scheduleIn(tx, scheduleId);
+    const data = (await loadSchedulesIn(tx, [schedule.id], from, to)).get(schedule.id)!;
+    const report = coverage(schedule, data.layers, data.overrides, from, to);
+    const names = await userNames(tx, report.overlaps.flatMap((o) => o.layers.map((l) => l.userId)));
+    return { schedule, from, to, report, users: new Map([...names].map(([id, n]) => [id, { id, ...n }])) };
+  });
+}
+
+export interface MyShift {
+  schedule: { id: string; name: string; timezone: string };
+  start: Date;
+  end: Date;
+  layer: LayerRef | null;
+  overrideId: string | null;
+}
+
+/** The caller's shifts over the next `days` days (default 30): the ones in progress and the coming ones. */
+export async function myOnCall(deps: OnCallDeps, ctx: Ctx, opts: { days?: number } = {}): Promise<{ now: MyShift[]; upcoming: MyShift[]; next: MyShift | null }> {
+  requirePermission(ctx, "read", "see on-call schedules");
+  if (ctx.actor.kind !== "user") throw invalid("actor", "only a person is on call: sign in as one (API keys are not)");
+  const from = deps.clock.now();
+  const to = new Date(from.getTime() + days(opts.days ?? 30) * DAY);
+  return withTenant(deps.db, ctx, async (tx) => {
+    const schedules = await listSchedules(tx);
+    const data = await loadSchedulesIn(tx, schedules.map((s) => s.id), from, to);
+    const mine: MyShift[] = [];
+    for (const s of schedules) {
+      const d = data.get(s.id)!;
+      for (const seg of timeline(s, d.layers, d.overrides, from, to)) {
+        if (seg.userId !== ctx.actor.id) continue;
+        const prev = mine.at(-1);
+        // One shift, even where it passes from a layer to an override of the same person.
+        if (prev && prev.schedule.id === s.id && prev.end.getTime() === seg.start.getTime()) prev.end = seg.end;
+        else mine.push({ schedule: { id: s.id, name: s.name, timezone: s.timezone }, start: seg.start, end: seg.end, layer: seg.layer, overrideId: seg.overrideId });
+      }
+    }
+    mine.sort((a, b) => a.start.getTime() - b.start.getTime());
+    const now = mine.filter((m) => m.start.getTime() <= from.getTime());
+    const upcoming = mine.filter((m) => m.start.getTime() > from.getTime());
+    return { now, upcoming, next: upcoming[0] ?? null };
+  });
+}
+
+export type OnCallAnswer = { userId: string; schedule: ScheduleRow; layer: LayerRef | null; overrideId: string | null } | { gap: true; schedule: ScheduleRow } | { missing: true };
+
+/** Who a schedule puts on call at `at`, inside the caller's transaction (the escalation worker, the dry run). */
+export async function resolveOnCallIn(tx: Sql, scheduleId: string, at: Date): Promise<OnCallAnswer> {
+  const schedule = await findSchedule(tx, scheduleId);
+  if (!schedule) return { missing: true };
+  const data = (await loadSchedulesIn(tx, [schedule.id], at, new Date(at.getTime() + 1))).get(schedule.id)!;
+  const who = whoIsOnCall(schedule, data.layers, data.overrides, at);
+  return "gap" in who ? { gap: true, schedule } : { userId: who.userId, schedule, layer: who.layer, overrideId: who.overrideId };
+}
