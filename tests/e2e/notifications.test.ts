@@ -13,6 +13,7 @@
 import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { PASSWORDS } from "../helpers/cast.ts";
 import { verifyWebhook } from "../helpers/receivers.ts";
+import type { Page } from "playwright-core";
 import { screenshot, signIn, useBrowser, type Tab } from "./browser.ts";
 import { expectRejected } from "./identity-helpers.ts";
 import { startNotifyStage, type NotifyStage } from "./notifications-fixtures.ts";
@@ -34,6 +35,12 @@ async function go(tab: Tab, click: () => Promise<void>): Promise<void> {
   await Promise.all([tab.page.waitForNavigation(), click()]);
 }
 
+/** A whole-page screenshot from the top (the top bar sticks where the page was scrolled to). */
+async function shot(page: Page, name: string): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await screenshot(page, name, { fullPage: true });
+}
+
 /** Every secret a page must never show once it has been shown: the signing secret and the URL (webhook URLs often carry tokens). */
 async function expectNoSecrets(tab: Tab): Promise<void> {
   const html = await tab.page.content();
@@ -49,7 +56,7 @@ describe("channels", () => {
     expect(await page.locator("[data-empty] .empty-title").innerText()).toBe("No channels yet");
     await go(tab, () => page.getByRole("link", { name: "New channel" }).first().click());
     expect(await page.locator("[data-choose-type]").count()).toBe(8);
-    await screenshot(page, "notifications-choose-type", { fullPage: true });
+    await shot(page, "notifications-choose-type");
     await go(tab, () => page.locator('[data-choose-type="webhook"]').click());
     await page.getByLabel("Name", { exact: true }).fill("Ops hook");
     await page.getByLabel("Endpoint URL").fill(hookUrl);
@@ -61,7 +68,7 @@ describe("channels", () => {
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/=]{32}$/);
     expect(await page.locator("[data-copy=webhook-secret]").isVisible()).toBe(true);
     expect(await page.locator(".secret-warning").innerText()).toContain("only time");
-    await screenshot(page, "notifications-webhook-created", { fullPage: true });
+    await shot(page, "notifications-webhook-created");
 
     await go(tab, () => page.getByRole("button", { name: "Send test" }).click());
     const result = page.locator("[data-test-result]");
@@ -73,7 +80,7 @@ describe("channels", () => {
     expect(req!.headers["x-team"]).toBe("ops");
     expect(verifyWebhook(secret, req!).type).toBe("test");
     await expectNoSecrets(tab);
-    await screenshot(page, "notifications-channel-test", { fullPage: true });
+    await shot(page, "notifications-channel-test");
   });
 
   b.test("she renames it without re-entering the secret, and the secret still signs", async (tab) => {
@@ -86,6 +93,7 @@ describe("channels", () => {
     expect(await page.locator('[data-secret-state="set"]').count()).toBe(2);
     expect(await page.getByLabel("Extra headers").inputValue()).toBe("X-Team: ops");
     await expectNoSecrets(tab);
+    await shot(page, "notifications-channel-edit");
     await page.getByLabel("Name", { exact: true }).fill("Ops webhook");
     await go(tab, () => page.getByRole("button", { name: "Save channel" }).click());
     expect(await page.locator(".flash").innerText()).toContain("Saved “Ops webhook”");
@@ -99,6 +107,26 @@ describe("channels", () => {
     expect(await page.locator("[data-preview] pre").innerText()).toContain('"type": "alert.triggered"');
     expect(stage.receiver.at("/hook").length).toBe(2);
     await expectNoSecrets(tab);
+  });
+
+  b.test("each type's form shows the fields of the choices made, without a script of its own", async (tab) => {
+    const { page } = tab;
+    await stage.signInTab(tab, "alice", "/notifications/channels/new?type=snmp");
+    expect(await page.locator("[name=community]").isVisible()).toBe(true);
+    expect(await page.locator("[name=user]").isVisible()).toBe(false);
+    await page.getByLabel("v3 (authPriv)").check();
+    expect(await page.locator("[name=community]").isVisible()).toBe(false);
+    expect(await page.locator("[name=user]").isVisible()).toBe(true);
+    expect(await page.locator("[name=priv_key]").isVisible()).toBe(true);
+    await tab.goto("/notifications/channels/new?type=http");
+    expect(await page.locator("[name=body]").isVisible()).toBe(true);
+    expect(await page.locator("[name=receiver]").isVisible()).toBe(false);
+    await shot(page, "notifications-http-form");
+    await page.getByLabel("Prometheus Alertmanager webhook (version 4)").check();
+    expect(await page.locator("[name=body]").isVisible()).toBe(false);
+    expect(await page.locator("[name=receiver]").isVisible()).toBe(true);
+    await page.getByLabel("My own template (below)").check();
+    expect(await page.locator("[name=receiver]").isVisible()).toBe(false);
   });
 });
 
@@ -118,7 +146,7 @@ describe("routing rules", () => {
     await expectRejected(tab, "/notifications/routes");
     const error = page.locator(".field-invalid .field-error");
     expect(await error.count()).toBe(1);
-    expect(await error.innerText()).toContain("Some of triggered, acknowledged, resolved");
+    expect(await error.innerText()).toContain("Tick at least one: triggered, acknowledged or resolved.");
     expect(await page.locator(".field-invalid #rt-transitions").count()).toBe(1);
     expect(await page.getByLabel("Name", { exact: true }).inputValue()).toBe("Critical to ops");
     await page.getByLabel("Triggered (and re-opened)").check();
@@ -127,7 +155,7 @@ describe("routing rules", () => {
     expect(await page.getByLabel("From").isVisible()).toBe(true);
     await page.getByLabel("Only at certain times").uncheck();
     await page.locator("#rt-throttle").fill("5");
-    await screenshot(page, "notifications-route-form", { fullPage: true });
+    await shot(page, "notifications-route-form");
     await go(tab, () => page.getByRole("button", { name: "Create routing rule" }).click());
     expect(await page.locator(".flash").innerText()).toBe("Created “Critical to ops”.");
     const row = page.locator("table[data-table='Routing rules'] tbody tr", { hasText: "Critical to ops" });
@@ -136,7 +164,7 @@ describe("routing rules", () => {
     expect(await row.innerText()).toContain("and above");
     expect(await row.innerText()).toContain("triggered, resolved");
     expect(await row.innerText()).toContain("once per 5 min");
-    await screenshot(page, "notifications-routes", { fullPage: true });
+    await shot(page, "notifications-routes");
   });
 });
 
@@ -160,7 +188,7 @@ describe("deliveries", () => {
     const attempt = row.locator(".attempts-table tbody tr").first();
     expect(await attempt.getAttribute("data-attempt-ok")).toBe("yes");
     expect(await attempt.innerText()).toMatch(/ok\s+200\s+\d+ ms\s+ok/);
-    await screenshot(page, "notifications-deliveries", { fullPage: true });
+    await shot(page, "notifications-deliveries");
     // The alert link leads to the alert; filters narrow and live in the URL.
     await tab.goto(`/notifications/deliveries?alert=${alertId}&status=delivered`);
     expect(await page.locator("tbody.delivery").count()).toBe(1);
@@ -184,7 +212,7 @@ describe("deliveries", () => {
     // The bulk island: a select-all box and a count.
     expect(await page.locator("input.bulk-all").count()).toBe(1);
     expect(await page.locator("[data-bulk-count]").innerText()).toBe("Tick dead letters to replay several:");
-    await screenshot(page, "notifications-dead-letters", { fullPage: true });
+    await shot(page, "notifications-dead-letters");
     stage.receiver.otherwise("/refuse", 200);
     await dead.locator("summary", { hasText: "Replay" }).click();
     expect(await dead.locator(".confirm-panel").innerText()).toContain("same idempotency key");
@@ -215,7 +243,7 @@ describe("deliveries", () => {
     expect(await row.locator("[data-disabled-reason]").innerText()).toContain("410 Gone");
     expect(await row.getByRole("button", { name: "Enable" }).count()).toBe(1);
     await expectNoSecrets(tab);
-    await screenshot(page, "notifications-channels-light", { fullPage: true });
+    await shot(page, "notifications-channels-light");
   });
 
   b.test(
@@ -223,9 +251,23 @@ describe("deliveries", () => {
     async (tab) => {
       await stage.signInTab(tab, "alice", "/notifications");
       expect(await tab.page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe("rgb(13, 17, 23)");
-      await screenshot(tab.page, "notifications-channels-dark", { fullPage: true });
+      await shot(tab.page, "notifications-channels-dark");
     },
     { colorScheme: "dark" },
+  );
+  b.test(
+    "on a phone: no sideways scrolling of the page; the delivery log scrolls in its box",
+    async (tab) => {
+      await stage.signInTab(tab, "alice", "/notifications/deliveries");
+      const { page } = tab;
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+      expect(await page.locator("table[data-table=Deliveries]").isVisible()).toBe(true);
+      await shot(page, "notifications-deliveries-phone");
+      const ch = (await stage.channelRow("Ops webhook"))!;
+      await tab.goto(`/notifications/channels/${ch.id}`);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    },
+    { viewport: { width: 390, height: 844 }, context: { isMobile: true, hasTouch: true } },
   );
 });
 

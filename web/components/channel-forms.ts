@@ -11,6 +11,7 @@ import { PAGERDUTY_EVENTS_URL } from "../../src/notify/channels/pagerduty.ts";
 import { PLACEHOLDERS } from "../../src/notify/channels/http.ts";
 import { invalid } from "../../src/lib/errors.ts";
 import { html, type VNode } from "../render.ts";
+import { FieldShell, fieldAria } from "./field.ts";
 import { CheckboxField, SelectField, TextAreaField, TextField, type FormState, type Option } from "./form.ts";
 
 export interface ChannelField {
@@ -19,8 +20,11 @@ export interface ChannelField {
   label: string;
   /** A shorter label for the channel's settings list (long checkbox labels). */
   short?: string;
-  kind: "text" | "number" | "textarea" | "select" | "checkbox";
+  /** radio: a choice other fields depend on (the form hides what does not apply with CSS). */
+  kind: "text" | "number" | "textarea" | "select" | "radio" | "checkbox";
   hint?: VNode | string;
+  /** The hint when editing, where it differs (a secret's "how to change it"). */
+  editHint?: VNode | string;
   placeholder?: string;
   options?: readonly Option[];
   /** Value of a new channel's form. */
@@ -64,7 +68,15 @@ export const CHANNEL_FORMS: readonly ChannelForm[] = [
     summary: "Signed JSON to any HTTPS endpoint (Standard Webhooks).",
     fields: [
       { name: "url", label: "Endpoint URL", kind: "text", secret: true, required: true, placeholder: "https://example.com/hooks/pulse", hint: URL_HINT },
-      { name: "secret", label: "Signing secret", kind: "text", secret: true, placeholder: "whsec_…", hint: "Leave empty and Pulse makes one, shown once. Or paste yours: whsec_ followed by base64." },
+      {
+        name: "secret",
+        label: "Signing secret",
+        kind: "text",
+        secret: true,
+        placeholder: "whsec_…",
+        hint: "Leave empty and Pulse makes one, shown once. Or paste yours: whsec_ followed by base64.",
+        editHint: "To change it without breaking the receiver, use Rotate secret on the channel's page; a secret pasted here replaces it at once.",
+      },
       { name: "headers", label: "Extra headers", kind: "textarea", headers: true, mono: true, placeholder: "X-Team: ops", hint: HEADERS_HINT },
       { name: "github_signature", label: "Also sign like GitHub (X-Hub-Signature-256)", short: "GitHub signature", kind: "checkbox", hint: "For receivers written for GitHub webhooks." },
     ],
@@ -80,7 +92,7 @@ export const CHANNEL_FORMS: readonly ChannelForm[] = [
       {
         name: "template",
         label: "Body",
-        kind: "select",
+        kind: "radio",
         default: "custom",
         options: [
           { value: "custom", label: "My own template (below)" },
@@ -101,7 +113,7 @@ export const CHANNEL_FORMS: readonly ChannelForm[] = [
       },
       { name: "receiver", label: "Receiver name", kind: "text", default: "pulse", when: { field: "template", value: "alertmanager" }, hint: "Alertmanager's receiver field." },
       { name: "headers", label: "Headers", kind: "textarea", headers: true, mono: true, placeholder: "X-Source: pulse", hint: HEADERS_HINT },
-      { name: "secret_headers", label: "Secret headers", kind: "textarea", headers: true, mono: true, secret: true, placeholder: "Authorization: Bearer …", hint: "Like headers, but write-only: tokens and API keys." },
+      { name: "secret_headers", label: "Secret headers", kind: "textarea", headers: true, mono: true, secret: true, placeholder: "Authorization: Bearer …", hint: "Like headers, for tokens and API keys." },
     ],
     values: (c) => ({ method: str(c.method), template: str(c.template), content_type: str(c.contentType), body: str(c.body), receiver: str(c.receiver), headers: headerLines(c.headers) }),
   },
@@ -111,7 +123,7 @@ export const CHANNEL_FORMS: readonly ChannelForm[] = [
     summary: "A Block Kit message through an incoming webhook (Mattermost and Rocket.Chat take it too).",
     fields: [
       { name: "url", label: "Incoming webhook URL", kind: "text", secret: true, required: true, placeholder: "https://hooks.slack.com/services/…", hint: URL_HINT },
-      { name: "mention", label: "Mention", kind: "text", placeholder: "<!here>", hint: html`Before the message: <code>&lt;!here&gt;</code>, <code>&lt;!channel&gt;</code>, <code>&lt;@U024BE7LH&gt;</code>.` },
+      { name: "mention", label: "Mention", kind: "text", placeholder: "<!here>", hint: html`Before the message: <code>${"<!here>"}</code>, <code>${"<!channel>"}</code>, <code>${"<@U024BE7LH>"}</code>.` },
     ],
     values: (c) => ({ mention: str(c.mention) }),
   },
@@ -182,7 +194,7 @@ export const CHANNEL_FORMS: readonly ChannelForm[] = [
       {
         name: "version",
         label: "SNMP version",
-        kind: "select",
+        kind: "radio",
         default: "2c",
         options: [
           { value: "2c", label: "v2c (community)" },
@@ -191,8 +203,8 @@ export const CHANNEL_FORMS: readonly ChannelForm[] = [
       },
       { name: "host", label: "Trap receiver", kind: "text", required: true, placeholder: "nms.example.com", hint: "Host name or address." },
       { name: "port", label: "Port", kind: "number", default: "162" },
-      { name: "community", label: "Community", kind: "text", secret: true, when: { field: "version", value: "2c" } },
-      { name: "user", label: "User", kind: "text", when: { field: "version", value: "3" } },
+      { name: "community", label: "Community", kind: "text", secret: true, required: true, when: { field: "version", value: "2c" } },
+      { name: "user", label: "User", kind: "text", required: true, when: { field: "version", value: "3" } },
       {
         name: "auth_protocol",
         label: "Authentication",
@@ -204,9 +216,9 @@ export const CHANNEL_FORMS: readonly ChannelForm[] = [
           { value: "sha256", label: "SHA-256" },
         ],
       },
-      { name: "auth_key", label: "Authentication key", kind: "text", secret: true, when: { field: "version", value: "3" }, hint: "8 to 128 characters." },
+      { name: "auth_key", label: "Authentication key", kind: "text", secret: true, required: true, when: { field: "version", value: "3" }, hint: "8 to 128 characters." },
       { name: "priv_protocol", label: "Privacy", kind: "select", default: "aes", when: { field: "version", value: "3" }, options: [{ value: "aes", label: "AES-128" }] },
-      { name: "priv_key", label: "Privacy key", kind: "text", secret: true, when: { field: "version", value: "3" }, hint: "8 to 128 characters." },
+      { name: "priv_key", label: "Privacy key", kind: "text", secret: true, required: true, when: { field: "version", value: "3" }, hint: "8 to 128 characters." },
     ],
     values: (c) => ({ version: str(c.version), host: str(c.host), port: str(c.port), user: str(c.user), auth_protocol: str(c.authProtocol ?? "sha"), priv_protocol: "aes" }),
   },
@@ -319,20 +331,37 @@ function FieldOf(f: ChannelField, form: FormState, id: string, editing: boolean,
   const base = { name: f.name, label: f.label, form, idPrefix: id };
   if (f.kind === "checkbox") return CheckboxField({ ...base, hint: f.hint });
   if (f.kind === "select") return SelectField({ ...base, options: f.options ?? [], value: f.default, hint: f.hint });
+  if (f.kind === "radio") return Choice(f, form, id);
   if (f.secret) {
     const isSet = set.includes(f.name);
     const hint = editing
-      ? html`<span data-secret-state=${isSet ? "set" : "unset"}>${isSet ? html`<strong>Set.</strong> Leave empty to keep it; it is never shown again.` : "Not set."}</span>${f.hint ? html` ${f.hint}` : null}`
+      ? html`<span data-secret-state=${isSet ? "set" : "unset"}>${isSet ? html`<strong>Set.</strong> Leave empty to keep it; it is never shown again.` : "Not set."}</span>${f.editHint ?? f.hint ? html` ${f.editHint ?? f.hint}` : null}`
       : html`${f.hint ?? ""} <span class="muted">Write-only: never shown after saving.</span>`;
     const control = f.kind === "textarea"
-      ? TextAreaField({ ...base, value: "", rows: 2, mono: f.mono, placeholder: f.placeholder, hint, required: editing ? false : f.required ? undefined : false })
-      : TextField({ ...base, type: "password", autocomplete: "new-password", placeholder: isSet ? "•••••••• (unchanged)" : f.placeholder, hint, required: editing ? false : f.required ? undefined : false });
+      ? TextAreaField({ ...base, value: "", rows: 2, mono: f.mono, placeholder: isSet ? "•••••••• (unchanged)" : f.placeholder, hint, required: f.required || (editing && isSet) ? undefined : false })
+      : TextField({ ...base, type: "password", autocomplete: "new-password", placeholder: isSet ? "•••••••• (unchanged)" : f.placeholder, hint, required: f.required || (editing && isSet) ? undefined : false });
     const clearable = editing && isSet && !f.required && f.name !== "secret";
     return clearable ? html`${control}${CheckboxField({ name: `clear_${f.name}`, label: `Remove the stored ${f.label.toLowerCase()}`, form, idPrefix: id })}` : control;
   }
   const optional = f.required ? undefined : false;
   if (f.kind === "textarea") return TextAreaField({ ...base, rows: f.name === "body" ? 6 : 3, mono: f.mono, placeholder: f.placeholder, hint: f.hint, required: optional });
   return TextField({ ...base, type: f.kind === "number" ? "text" : "text", placeholder: f.placeholder, hint: f.hint, required: optional, autocomplete: "off" });
+}
+
+/** One of a few choices as radio buttons (what other fields depend on). */
+function Choice(f: ChannelField, form: FormState, id: string): VNode {
+  const fid = `${id}-${f.name}`;
+  const current = form.values[f.name] || f.default || f.options?.[0]?.value;
+  return FieldShell({
+    id: fid,
+    label: f.label,
+    name: f.name,
+    form,
+    hint: f.hint,
+    children: html`<div class="choice-row" id=${fid} role="radiogroup" aria-label=${f.label} ...${fieldAria({ id: fid, name: f.name, form, hint: f.hint })}>
+      ${(f.options ?? []).map((o) => html`<label class="choice"><input type="radio" name=${f.name} value=${o.value} checked=${o.value === current} /> ${o.label}</label>`)}
+    </div>`,
+  });
 }
 
 // A small glyph per type beside its word (decorative; the word carries the meaning).

@@ -29,11 +29,11 @@ import { ConfirmAction, CsrfField, redirectWithError } from "../components/form.
 import { absoluteTime, formatCount, relativeTime } from "../components/format.ts";
 import { PageHeader } from "../components/page-header.ts";
 import { redirectWithFlash, renderPage, type PageEnv } from "../components/page.ts";
-import { DataTable, type Column } from "../components/table.ts";
+import { DataTable, parseSort, type Column } from "../components/table.ts";
 import { html, type VNode } from "../render.ts";
 import { viewerTimeZone } from "./account.ts";
 import { channelFormPages, WebhookVerify } from "./notifications-channel-form.ts";
-import { needsTenant, NotifyTabs, type NotifyPageDeps } from "./notifications-common.ts";
+import { needsTenant, NotifyTabs, sortRows, type NotifyPageDeps } from "./notifications-common.ts";
 
 export type TestResult = Awaited<ReturnType<typeof testChannel>>;
 
@@ -51,14 +51,15 @@ export function channelPages(env: PageEnv, deps: NotifyPageDeps): Hono<HttpEnv> 
     for (const r of routes) routeCount.set(r.channel_id, (routeCount.get(r.channel_id) ?? 0) + 1);
     const now = auth.clock.now();
     const columns: Column<Channel>[] = [
-      { key: "name", label: "Channel", class: "name-col", cell: (ch) => html`<span class="person"><span class="person-name">${ch.name}</span><span class="person-sub muted">${TypeMark({ type: ch.type })}</span></span>` },
-      { key: "state", label: "State", cell: (ch) => StateCell(ch) },
-      { key: "health", label: "Deliveries", cell: (ch) => Health({ ch, now, zone }) },
+      { key: "name", label: "Channel", sort: true, class: "name-col", cell: (ch) => html`<span class="person"><span class="person-name">${ch.name}</span><span class="person-sub muted">${TypeMark({ type: ch.type })}</span></span>` },
+      { key: "state", label: "State", sort: true, cell: (ch) => StateCell(ch) },
+      { key: "health", label: "Deliveries", sort: "desc", cell: (ch) => Health({ ch, now, zone }) },
       { key: "secrets", label: "Secrets", class: "hide-narrow", cell: (ch) => SecretsSet(ch) },
       {
         key: "routes",
         label: "Routing rules",
         numeric: true,
+        sort: "desc",
         cell: (ch) => {
           const n = routeCount.get(ch.id) ?? 0;
           return n ? formatCount(n) : html`<span class="muted" title="Nothing is routed here yet">none</span>`;
@@ -80,6 +81,14 @@ export function channelPages(env: PageEnv, deps: NotifyPageDeps): Hono<HttpEnv> 
           ]
         : []),
     ];
+    const sort = parseSort(c.req.url, columns, { key: "name", dir: "asc" });
+    const sortKey: Record<string, (ch: Channel) => string | number> = {
+      name: (ch) => ch.name.toLowerCase(),
+      state: (ch) => (ch.enabled ? 0 : 1),
+      health: (ch) => ch.consecutiveFailures,
+      routes: (ch) => routeCount.get(ch.id) ?? 0,
+    };
+    const rows = sortRows(channels, sortKey[sort.key] ?? sortKey.name!, sort.dir);
     return renderPage(
       c,
       env,
@@ -95,7 +104,8 @@ export function channelPages(env: PageEnv, deps: NotifyPageDeps): Hono<HttpEnv> 
         ${DataTable({
           label: "Channels",
           columns,
-          rows: channels,
+          rows,
+          sort,
           url: c.req.url,
           rowHref: (ch) => `/notifications/channels/${ch.id}`,
           rowKey: (ch) => ch.id,
@@ -294,7 +304,7 @@ function SettingsCard(ch: Channel, zone: string): VNode {
     if (f.when && values[f.when.field] !== f.when.value) continue;
     const v = values[f.name] ?? "";
     if (f.kind === "checkbox") rows.push([f.short ?? f.label, v === "on" ? "yes" : "no"]);
-    else if (f.kind === "select") rows.push([f.label, f.options?.find((o) => o.value === v)?.label ?? (v || "—")]);
+    else if (f.kind === "select" || f.kind === "radio") rows.push([f.label, f.options?.find((o) => o.value === v)?.label ?? (v || "—")]);
     else rows.push([f.label, v ? (f.mono || f.headers || f.kind === "textarea" ? html`<pre class="setting-text">${v}</pre>` : v) : html`<span class="muted">—</span>`]);
   }
   if (ch.type === "webhook" && ch.secretsSet.includes("previous_secret")) rows.push(["Previous secret", html`<span data-secret-field="previous_secret">set, still signing</span>`]);
@@ -333,7 +343,7 @@ function PreviewCard(p: Preview): VNode {
 }
 
 function SnmpCard(ch: Channel): VNode {
-  const c = ch.config as { version?: string; user?: string; engine_id?: string | null; enterprise_oid?: string; trap_oids?: Record<string, string>; mib?: string };
+  const c = ch.config as { version?: string; user?: string; authProtocol?: string; engine_id?: string | null; enterprise_oid?: string; trap_oids?: Record<string, string>; mib?: string };
   const engine = c.engine_id ?? null;
   return html`<section class="card" aria-labelledby="snmp-title" data-snmp>
     <h2 id="snmp-title">For the trap receiver</h2>
@@ -346,8 +356,8 @@ function SnmpCard(ch: Channel): VNode {
     <p class="section-gap"><a class="btn btn-sm" href=${c.mib ?? "/api/v1/notification-channels/snmp/mib"} download="PULSE-MIB.txt" data-mib>Download the MIB (PULSE-MIB.txt)</a></p>
     ${c.version === "3"
       ? html`<p class="muted small">SNMPv3 traps come from this installation's engine id; tell the receiver, e.g. for snmptrapd:</p>
-          <pre class="setting-text">createUser -e 0x${engine ?? "<engine id>"} ${c.user ?? "<user>"} SHA "<auth key>" AES "<priv key>"</pre>`
-      : html`<p class="muted small">For snmptrapd: <code>authCommunity log &lt;community&gt;</code>.</p>`}
+          <pre class="setting-text">${`createUser -e 0x${engine ?? "<engine id>"} ${c.user ?? "<user>"} ${c.authProtocol === "sha256" ? "SHA-256" : "SHA"} "<auth key>" AES "<priv key>"`}</pre>`
+      : html`<p class="muted small">For snmptrapd: <code>${"authCommunity log <community>"}</code>.</p>`}
   </section>`;
 }
 

@@ -51,3 +51,13 @@ export function DeliveryBadge(p: { status: string; title?: string }): VNode {
   const tone = p.status === "delivered" ? "ok" : p.status === "dead" ? "bad" : "warn";
   return html`<span data-delivery-status=${p.status}>${Badge({ tone, text: p.status.toUpperCase(), icon: p.status === "delivered" ? "check" : p.status === "dead" ? "offline" : "stale", title: p.title })}</span>`;
 }
+
+/** A copy sorted by one key (lists here are one tenant's, small enough to sort in memory); ties keep their order. */
+export function sortRows<R>(rows: readonly R[], key: (r: R) => string | number, dir: "asc" | "desc"): R[] {
+  const sign = dir === "asc" ? 1 : -1;
+  return [...rows].sort((a, b) => {
+    const x = key(a);
+    const y = key(b);
+    return x < y ? -sign : x > y ? sign : 0;
+  });
+}

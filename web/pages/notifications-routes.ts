@@ -4,7 +4,7 @@
 // service's refusals next to the field they name.
 
 import { Hono, type Context } from "hono";
-import { SEVERITIES } from "../../src/alerts/evaluate.ts";
+import { SEVERITIES, SEVERITY_RANK } from "../../src/alerts/evaluate.ts";
 import { ctxFrom, principalOf } from "../../src/auth/middleware.ts";
 import { listSiteChoices } from "../../src/fleet/service.ts";
 import type { HttpEnv } from "../../src/http/env.ts";
@@ -22,11 +22,11 @@ import { humanDuration } from "../components/format.ts";
 import { PageHeader } from "../components/page-header.ts";
 import { redirectWithFlash, renderPage, type PageEnv } from "../components/page.ts";
 import { postedValues, scopeFromForm, scopeText, scopeValues } from "../components/scope.ts";
-import { DataTable, type Column } from "../components/table.ts";
+import { DataTable, parseSort, type Column } from "../components/table.ts";
 import { timeZoneChoices } from "../components/when.ts";
 import { html, type VNode } from "../render.ts";
 import { viewerTimeZone } from "./account.ts";
-import { needsTenant, NotifyTabs, type NotifyPageDeps } from "./notifications-common.ts";
+import { needsTenant, NotifyTabs, sortRows, type NotifyPageDeps } from "./notifications-common.ts";
 
 type Route = RouteRow & { channel_enabled: boolean; channel_type: string };
 
@@ -108,10 +108,11 @@ export function routePages(env: PageEnv, deps: NotifyPageDeps): Hono<HttpEnv> {
     const channelOf = new Map(channels.map((ch) => [ch.id, ch]));
     const siteNames = new Map(sites.map((s) => [s.id, s.name]));
     const columns: Column<Route>[] = [
-      { key: "name", label: "Name", class: "name-col", cell: (r) => html`<a class="person-name" href=${`/notifications/routes/${r.id}`}>${r.name}</a>` },
+      { key: "name", label: "Name", sort: true, class: "name-col", cell: (r) => html`<a class="person-name" href=${`/notifications/routes/${r.id}`}>${r.name}</a>` },
       {
         key: "channel",
         label: "Channel",
+        sort: true,
         class: "name-col",
         cell: (r) => {
           const ch = channelOf.get(r.channel_id);
@@ -121,7 +122,7 @@ export function routePages(env: PageEnv, deps: NotifyPageDeps): Hono<HttpEnv> {
           </span>`;
         },
       },
-      { key: "severity", label: "Severity", cell: (r) => html`<span class="nowrap">${SeverityBadge({ severity: r.min_severity })}${r.min_severity === "CRITICAL" ? " only" : r.min_severity === "INFO" ? " or any" : " and above"}</span>` },
+      { key: "severity", label: "Severity", sort: true, cell: (r) => html`<span class="nowrap">${SeverityBadge({ severity: r.min_severity })}${r.min_severity === "CRITICAL" ? " only" : r.min_severity === "INFO" ? " or any" : " and above"}</span>` },
       { key: "types", label: "Alerts", cell: (r) => (r.alert_types.length ? r.alert_types.map((t) => TYPE_LABEL[t] ?? t).join(", ") : "Every type") },
       { key: "scope", label: "Devices", class: "hide-narrow", cell: (r) => scopeText(r.scope, siteNames) },
       { key: "transitions", label: "When", cell: (r) => r.transitions.join(", ") },
@@ -142,6 +143,13 @@ export function routePages(env: PageEnv, deps: NotifyPageDeps): Hono<HttpEnv> {
           ]
         : []),
     ];
+    const sort = parseSort(c.req.url, columns, { key: "name", dir: "asc" });
+    const sortKey: Record<string, (r: Route) => string | number> = {
+      name: (r) => r.name.toLowerCase(),
+      channel: (r) => (channelOf.get(r.channel_id)?.name ?? "").toLowerCase(),
+      severity: (r) => SEVERITY_RANK[r.min_severity],
+    };
+    const rows = sortRows(routes, sortKey[sort.key] ?? sortKey.name!, sort.dir);
     return renderPage(
       c,
       env,
@@ -155,7 +163,8 @@ export function routePages(env: PageEnv, deps: NotifyPageDeps): Hono<HttpEnv> {
         ${DataTable({
           label: "Routing rules",
           columns,
-          rows: routes,
+          rows,
+          sort,
           url: c.req.url,
           rowKey: (r) => r.id,
           empty: {
@@ -191,7 +200,9 @@ export function routePages(env: PageEnv, deps: NotifyPageDeps): Hono<HttpEnv> {
       const r = await saveNotificationRoute(notify, ctx, id, routeInputFrom(values));
       return redirectWithFlash(c, "/notifications/routes", { kind: "ok", text: `${id ? "Saved" : "Created"} “${r.name}”.` });
     } catch (err) {
-      return routePage(c, current, formError(err, values, FIELD_MAP, KNOWN), 400);
+      const state = formError(err, values, FIELD_MAP, KNOWN);
+      if (state.errors.transitions) state.errors.transitions = "Tick at least one: triggered, acknowledged or resolved.";
+      return routePage(c, current, state, 400);
     }
   };
   app.post("/notifications/routes", (c) => save(c, undefined));
