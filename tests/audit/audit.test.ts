@@ -104,7 +104,8 @@ describe("the audit log", () => {
     expect(find("auth.login", "alice")).toMatchObject({ tenant_id: "acme", actor_kind: "user", time: at(0), details: { method: "password", client_id: "pulse-web" } });
     expect(find("auth.login", "alice")!.ip).toMatch(/127\.0\.0\.1/);
     expect(find("auth.login", "carol")).toMatchObject({ tenant_id: "globex" });
-    expect(find("auth.login_failed", "bob")).toMatchObject({ tenant_id: null, time: at(0), details: { reason: "wrong password" } });
+    // A failed sign-in of a known person is recorded in their tenant, so its admins see attacks on their people.
+    expect(find("auth.login_failed", "bob")).toMatchObject({ tenant_id: "acme", time: at(0), details: { reason: "wrong password" } });
     expect(find("auth.login_failed", "bob")!.ip).toMatch(/127\.0\.0\.1/);
 
     const roles = all.filter((e) => e.action === "user.role_changed");
