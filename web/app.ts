@@ -18,6 +18,7 @@ import { alertPages } from "./pages/alerts.ts";
 import { apiDocsPages } from "./pages/api-docs.ts";
 import { developerPages } from "./pages/apikeys.ts";
 import { devicePages } from "./pages/devices.ts";
+import { escalationPages } from "./pages/escalation.ts";
 import { auditPages } from "./pages/audit.ts";
 import { authPages } from "./pages/auth.ts";
 import { errorPage } from "./pages/errors.ts";
@@ -27,6 +28,7 @@ import { invitePages } from "./pages/invites.ts";
 import { maintenancePages } from "./pages/maintenance.ts";
 import { metricPages } from "./pages/metrics.ts";
 import { notificationPages } from "./pages/notifications.ts";
+import { oncallPages } from "./pages/oncall.ts";
 import { quarantinePages } from "./pages/quarantine.ts";
 import { sitePages } from "./pages/sites.ts";
 import { tenantPages } from "./pages/tenants.ts";
@@ -51,7 +53,7 @@ export interface WebDeps {
 const PUBLIC_PAGES = /^\/(login|logout|oauth\/|auth\/|\.well-known\/|invite\/|reset-password\/|forgot-password|api-docs|healthz|readyz|metrics$|assets\/|api\/)/;
 
 export function buildWeb(deps: WebDeps) {
-  const env: PageEnv = { assets: deps.assets, available: new Set(["fleet", "api", "users", "tenants", "audit", "developer", "identity-providers", "alerts", "alert-rules", "maintenance", "devices", "sites", "quarantine", "metrics", ...(deps.notify ? ["notifications"] : [])]) };
+  const env: PageEnv = { assets: deps.assets, available: new Set(["fleet", "api", "users", "tenants", "audit", "developer", "identity-providers", "alerts", "alert-rules", "maintenance", "devices", "sites", "quarantine", "metrics", "oncall", ...(deps.notify ? ["notifications", "escalation"] : [])]) };
   const web = new Hono<HttpEnv>();
   web.route("/", authPages(deps.auth, deps.assets));
   web.use("*", async (c, next) => {
@@ -84,6 +86,8 @@ export function buildWeb(deps: WebDeps) {
   web.route("/", quarantinePages(env, deps.auth));
   web.route("/", metricPages(env, deps.auth));
   if (deps.notify) web.route("/", notificationPages(env, { auth: deps.auth, notify: deps.notify }));
+  web.route("/", oncallPages(env, { auth: deps.auth }));
+  if (deps.notify) web.route("/", escalationPages(env, { auth: deps.auth, notify: deps.notify }));
   web.route("/", apiDocsPages(env, deps));
   return { web, errorPage: errorPage(env) };
 }

@@ -6,12 +6,12 @@
 import { SEVERITIES, type Severity } from "../alerts/evaluate.ts";
 import { withTenant } from "../db/scope.ts";
 import { requirePermission, type Ctx } from "../lib/ctx.ts";
-import { invalid } from "../lib/errors.ts";
+import { invalid, notFound } from "../lib/errors.ts";
 import { routeMatches } from "../notify/routing.ts";
 import { listNotificationRoutes } from "../notify/service.ts";
 import type { EscalationDeps } from "./service.ts";
 import { policyFor } from "./service.ts";
-import { deviceFacts, isUuid } from "./store.ts";
+import { deviceFacts, findPolicy, isUuid } from "./store.ts";
 import { describeOutcome, resolveLevel, type TargetOutcome } from "./targets.ts";
 
 export interface DryRunInput {
@@ -85,5 +85,47 @@ export async function dryRunPaging(deps: EscalationDeps, ctx: Ctx, input: DryRun
       policy: policy ? { id: policy.id, name: policy.name, repeat_count: policy.repeat_count, repeat_delay_minutes: policy.repeat_delay_minutes } : null,
       levels,
     };
+  });
+}
+
+export interface PolicyPreview {
+  at: Date;
+  severity: Severity;
+  levels: DryRun["levels"];
+}
+
+/**
+ * Whom each level of one policy would reach for an alert of this severity
+ * opened now, each level at the time it would fire (the policy page's
+ * preview; no device or rule involved). Nothing is sent or written.
+ */
+export async function previewEscalationPolicy(deps: EscalationDeps, ctx: Ctx, policyId: string, input: { severity?: unknown } = {}): Promise<PolicyPreview> {
+  requirePermission(ctx, "read", "preview paging");
+  const severity = (input.severity ?? "CRITICAL") as Severity;
+  if (!SEVERITIES.includes(severity)) throw invalid("severity", `severity: one of ${SEVERITIES.join(", ")}`);
+  const now = deps.clock.now();
+  return withTenant(deps.db, ctx, async (tx) => {
+    const policy = await findPolicy(tx, ctx.tenantId, policyId);
+    if (!policy) throw notFound(`escalation policy ${policyId}`);
+    const levels: DryRun["levels"] = [];
+    let at = now.getTime();
+    for (const l of policy.levels) {
+      at += l.delay_minutes * 60_000;
+      const outcomes = await resolveLevel(tx, { tenantId: ctx.tenantId, severity }, l.targets, new Date(at));
+      levels.push({
+        level: l.position,
+        at: new Date(at),
+        delay_minutes: l.delay_minutes,
+        targets: outcomes.map((o) => ({
+          target: o.target,
+          who: o.who,
+          onCallFor: o.onCallFor,
+          skipped: o.skipped,
+          message: describeOutcome(l.position, o),
+          via: o.pages.map((p) => ("recipient" in p.destination ? { kind: p.destination.recipient.kind, address: p.destination.recipient.address } : { channel_id: p.destination.channelId })),
+        })),
+      });
+    }
+    return { at: now, severity, levels };
   });
 }

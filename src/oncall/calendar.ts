@@ -9,7 +9,7 @@ import { requirePermission, type Ctx } from "../lib/ctx.ts";
 import { invalid } from "../lib/errors.ts";
 import { coverage, dstTransitions, timeline, whoIsOnCall, type CoverageReport, type DstTransition, type LayerRef, type Segment } from "./resolve.ts";
 import { loadSchedulesIn, scheduleIn, type OnCallDeps, type ScheduleRow } from "./service.ts";
-import { findSchedule, listSchedules, userNames } from "./store.ts";
+import { findSchedule, listActiveMembers, listSchedules, userNames } from "./store.ts";
 
 const DAY = 86_400_000;
 
@@ -136,4 +136,71 @@ export async function resolveOnCallIn(tx: Sql, scheduleId: string, at: Date): Pr
   const data = (await loadSchedulesIn(tx, [schedule.id], at, new Date(at.getTime() + 1))).get(schedule.id)!;
   const who = whoIsOnCall(schedule, data.layers, data.overrides, at);
   return "gap" in who ? { gap: true, schedule } : { userId: who.userId, schedule, layer: who.layer, overrideId: who.overrideId };
+}
+
+/** The people who may be put on call (active members of the tenant), plus names for other ids asked about (people who have left keep their name, marked). */
+export async function listOnCallPeople(deps: OnCallDeps, ctx: Ctx, alsoIds: readonly string[] = []): Promise<Array<Person & { member: boolean }>> {
+  requirePermission(ctx, "read", "see on-call schedules");
+  return withTenant(deps.db, ctx, async (tx) => {
+    const members = (await listActiveMembers(tx, ctx.tenantId)).map((m) => ({ ...m, member: true }));
+    const known = new Set(members.map((m) => m.id));
+    const others = await userNames(tx, alsoIds.filter((id) => !known.has(id)));
+    return [...members, ...[...others].map(([id, n]) => ({ id, ...n, member: false }))];
+  });
+}
+
+export interface ScheduleNow extends Omit<CurrentOnCall, "at"> {
+  /** Current layers. */
+  layers: number;
+  /** Gaps (nobody on call) in the next 14 days. */
+  gaps: number;
+}
+
+/** Every schedule of the tenant with who is on call now, until when, and its gaps over the next two weeks (one transaction for the list page). */
+export async function listOnCallNow(deps: OnCallDeps, ctx: Ctx): Promise<ScheduleNow[]> {
+  requirePermission(ctx, "read", "see on-call schedules");
+  const now = deps.clock.now();
+  const horizon = new Date(now.getTime() + 14 * DAY);
+  return withTenant(deps.db, ctx, async (tx) => {
+    const schedules = await listSchedules(tx);
+    const data = await loadSchedulesIn(tx, schedules.map((s) => s.id), now, horizon);
+    const firsts: Segment[] = [];
+    const out = schedules.map((schedule) => {
+      const d = data.get(schedule.id)!;
+      const [first] = timeline(schedule, d.layers, d.overrides, now, horizon);
+      if (first) firsts.push(first);
+      return { schedule, first, layers: new Set(d.layers.filter((l) => l.effectiveUntil === null).map((l) => l.layerId)).size, gaps: coverage(schedule, d.layers, d.overrides, now, horizon).gaps.length };
+    });
+    const names = await named(tx, firsts);
+    return out.map(({ schedule, first, layers, gaps }) => {
+      const n = first ? names[firsts.indexOf(first)]! : undefined;
+      return { schedule, user: n?.user ?? null, layer: n?.layer ?? null, overrideId: n?.overrideId ?? null, until: first && first.end < horizon ? first.end : null, layers, gaps };
+    });
+  });
+}
+
+export interface LayerTimeline {
+  layer: LayerRef;
+  /** What this layer alone would put on call (userId null: it covers nobody then). */
+  segments: NamedSegment[];
+}
+
+/** Each layer's own shifts over the window, highest position first (the rows above "who is paged" in a timeline). */
+export async function scheduleLayerTimelines(deps: OnCallDeps, ctx: Ctx, scheduleId: string, opts: { from?: Date; days?: number } = {}): Promise<LayerTimeline[]> {
+  requirePermission(ctx, "read", "see on-call schedules");
+  const from = opts.from ?? deps.clock.now();
+  const to = new Date(from.getTime() + days(opts.days) * DAY);
+  return withTenant(deps.db, ctx, async (tx) => {
+    const schedule = await scheduleIn(tx, scheduleId);
+    const data = (await loadSchedulesIn(tx, [schedule.id], from, to)).get(schedule.id)!;
+    const byLayer = new Map<string, typeof data.layers>();
+    for (const v of data.layers) byLayer.set(v.layerId, [...(byLayer.get(v.layerId) ?? []), v]);
+    const rows: LayerTimeline[] = [];
+    for (const versions of byLayer.values()) {
+      // The row carries the layer's latest name and position.
+      const latest = versions.reduce((a, b) => (b.effectiveFrom > a.effectiveFrom ? b : a));
+      rows.push({ layer: { id: latest.layerId, name: latest.name, position: latest.position }, segments: await named(tx, timeline(schedule, versions, [], from, to)) });
+    }
+    return rows.sort((a, b) => b.layer.position - a.layer.position || a.layer.name.localeCompare(b.layer.name));
+  });
 }

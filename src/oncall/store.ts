@@ -179,6 +179,14 @@ export async function findMembers(sql: Sql, tenantId: string, ids: string[]): Pr
   );
 }
 
+/** Active members of a tenant, by username (who can be put on call). */
+export async function listActiveMembers(sql: Sql, tenantId: string): Promise<Array<{ id: string; username: string; name: string }>> {
+  return sql.query(
+    "select u.id, u.username, u.name from tenant_memberships m join users u on u.id = m.user_id where m.tenant_id = $1 and u.status = 'ACTIVE' order by lower(u.username)",
+    [tenantId],
+  );
+}
+
 /** Any users by id (names for timelines, including people who have left the tenant since). */
 export async function userNames(sql: Sql, ids: string[]): Promise<Map<string, { username: string; name: string }>> {
   const valid = [...new Set(ids.filter(isUuid))];

@@ -78,6 +78,13 @@ export function accountPages(env: PageEnv, auth: Auth): Hono<HttpEnv> {
           </section>
           ${PasswordCard(c, me, forms.password)}
           ${TenantCard(c, p, choices, memberships)}
+          ${p.tenantId
+            ? html`<section class="card" aria-labelledby="contact-title" data-contact-card>
+                <h2 id="contact-title">Contact methods</h2>
+                <p>How you are paged in <strong>${p.tenantName ?? p.tenantId}</strong> when an escalation reaches you: email, a personal Slack or Teams webhook, or a signed webhook, each for the alerts severe enough.</p>
+                <p><a class="btn" href="/account/contact">Manage contact methods</a> <a class="btn btn-ghost" href="/oncall/me">Your on-call shifts</a></p>
+              </section>`
+            : null}
         </div>`,
     );
   }

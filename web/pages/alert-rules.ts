@@ -11,6 +11,7 @@ import { createAlertRule, deleteAlertRule, getAlertRule, listAlertRules, preview
 import type { RuleRow } from "../../src/alerts/store.ts";
 import type { Auth } from "../../src/auth/index.ts";
 import { callerFrom, ctxFrom } from "../../src/auth/middleware.ts";
+import { listEscalationPolicies } from "../../src/escalation/service.ts";
 import { listSiteChoices } from "../../src/fleet/service.ts";
 import type { HttpEnv } from "../../src/http/env.ts";
 import { can } from "../../src/lib/ctx.ts";
@@ -41,7 +42,7 @@ export function ruleCondition(r: Pick<RuleRow, "metric_name" | "operator" | "thr
 
 // The form's inputs, and where the service's field names land among them.
 const FIELD_MAP: Record<string, string> = { ...SCOPE_FIELDS, duration_seconds: "duration", reopen_window_seconds: "reopen" };
-const KNOWN = ["name", "metric_name", "normalized", "operator", "threshold", "clear_threshold", "duration", "severity", "sites", "tags", "devices", "enabled", "auto_close", "reopen"];
+const KNOWN = ["name", "metric_name", "normalized", "operator", "threshold", "clear_threshold", "duration", "severity", "sites", "tags", "devices", "enabled", "auto_close", "reopen", "escalation_policy_id"];
 
 /** The service's input from the posted form; numbers that do not read as numbers stay NaN so the service names the field. */
 export function ruleInputFrom(f: Record<string, string | undefined>): RuleInput {
@@ -69,6 +70,8 @@ export function ruleInputFrom(f: Record<string, string | undefined>): RuleInput 
     enabled: f.enabled === "on",
     autoClose: f.auto_close === "on",
     reopenWindowSeconds: durationSeconds(f.reopen, f.reopen_unit),
+    // Empty: the tenant default; absent (a form without the select): unchanged.
+    escalationPolicyId: f.escalation_policy_id === undefined ? undefined : f.escalation_policy_id || null,
   };
 }
 
@@ -87,6 +90,7 @@ function ruleValues(r: Rule): Record<string, string> {
     enabled: r.enabled ? "on" : "",
     auto_close: r.auto_close ? "on" : "",
     ...durationValues("reopen", r.reopen_window_seconds),
+    escalation_policy_id: r.escalation_policy_id ?? "",
   };
 }
 
@@ -171,7 +175,7 @@ export function alertRulePages(env: PageEnv, auth: Auth): Hono<HttpEnv> {
   async function rulePage(c: Context<HttpEnv>, rule: Rule | undefined, form: FormState, status = 200, preview?: { fires: number; devices: number; evaluated: number }): Promise<Response> {
     const ctx = ctxFrom(c);
     const admin = can(ctx, "admin");
-    const [sites, metrics] = await Promise.all([listSiteChoices(deps, ctx), listMetrics(deps, ctx)]);
+    const [sites, metrics, policies] = await Promise.all([listSiteChoices(deps, ctx), listMetrics(deps, ctx), listEscalationPolicies({ ...deps, secrets: auth.secrets }, ctx)]);
     const title = rule ? rule.name : "New alert rule";
     return renderPage(
       c,
@@ -193,7 +197,7 @@ export function alertRulePages(env: PageEnv, auth: Auth): Hono<HttpEnv> {
               : undefined,
         })}
         ${preview ? PreviewResult(preview) : null}
-        ${RuleForm({ c, rule, form, admin, sites, metrics: metrics.map((m) => m.name) })}`,
+        ${RuleForm({ c, rule, form, admin, sites, metrics: metrics.map((m) => m.name), policies })}`,
     );
   }
 
@@ -267,7 +271,7 @@ function RulesTable(p: { c: Context<HttpEnv>; rules: Rule[]; siteNames: Map<stri
   </div>`;
 }
 
-function RuleForm(p: { c: Context<HttpEnv>; rule?: Rule; form: FormState; admin: boolean; sites: Array<{ id: string; name: string }>; metrics: string[] }): VNode {
+function RuleForm(p: { c: Context<HttpEnv>; rule?: Rule; form: FormState; admin: boolean; sites: Array<{ id: string; name: string }>; metrics: string[]; policies: Array<{ id: string; name: string; is_tenant_default: boolean }> }): VNode {
   const f = p.form;
   const id = "rule";
   return html`<form method="post" action=${p.rule ? `/alert-rules/${p.rule.id}` : "/alert-rules"} class="form rule-form card" novalidate>
@@ -306,6 +310,17 @@ function RuleForm(p: { c: Context<HttpEnv>; rule?: Rule; form: FormState; admin:
         ${DurationField({ name: "duration", label: "For at least", form: f, idPrefix: id, hint: "0 fires on the first reading over the line." })}
         ${SelectField({ name: "severity", label: "Severity", form: f, idPrefix: id, options: SEVERITIES.map((s) => ({ value: s, label: s })) })}
         ${DurationField({ name: "reopen", label: "Re-open window", form: f, idPrefix: id, hint: "A relapse within this time re-opens the same alert." })}
+        ${SelectField({
+          name: "escalation_policy_id",
+          label: "Escalation policy",
+          form: f,
+          idPrefix: id,
+          options: [
+            { value: "", label: `Tenant default (${p.policies.find((x) => x.is_tenant_default)?.name ?? "none set: not escalated"})` },
+            ...p.policies.map((x) => ({ value: x.id, label: x.name })),
+          ],
+          hint: html`Who is paged if nobody acknowledges: <a href="/escalation">escalation policies</a>.`,
+        })}
       </div>
       ${ScopeFields({ form: f, sites: p.sites, idPrefix: id })}
       <div class="check-row">
