@@ -18,12 +18,11 @@ export interface Sql {
   /** Typed queries through drizzle, on the same connection or transaction. */
   readonly orm: Orm;
   /**
-   * Bulk load rows: COPY on Postgres, multi-row INSERT on PGlite. Values as for
-   * query(). `direct`: COPY straight into the table (the caller runs as a role
-   * row-level security does not hold, see migrations/0007); otherwise rows go
-   * through a staging table so the policies check them.
+   * Bulk load rows: COPY on Postgres (through a staging table, because COPY
+   * cannot load a table under row-level security and the policies must check
+   * the rows), multi-row INSERT on PGlite. Values as for query().
    */
-  copyRows(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], opts?: { direct?: boolean }): Promise<void>;
+  copyRows(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void>;
 }
 
 /** A connection held alone for as long as the caller needs it (leader locks). */

@@ -75,18 +75,9 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
     exec: async (text) => {
       await runner.unsafe(text);
     },
-    copyRows: async (table, columns, rows, opts) => {
+    copyRows: async (table, columns, rows) => {
       if (rows.length === 0) return;
       const cols = columns.join(",");
-      if (opts?.direct) {
-        const stream = await runner.unsafe(`copy ${table} (${cols}) from stdin`).writable();
-        await new Promise<void>((resolve, reject) => {
-          stream.on("error", reject);
-          stream.on("finish", resolve);
-          stream.end(rows.map(copyLine).join(""));
-        });
-        return;
-      }
       // COPY FROM refuses tables under row-level security (every tenant
       // table), so rows are copied into a temporary table and moved on with
       // INSERT … SELECT, which the policies check.

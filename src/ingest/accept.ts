@@ -22,8 +22,12 @@ export type Verdict = { ok: true; tokenId?: string } | { ok: false; reason: Reas
 export interface Gate {
   /** Check a parsed message against the registry. */
   check(env: Envelope, cred: Credential): Promise<Verdict>;
-  /** Check and queue; the verdict says whether it was accepted. `queued` false means the queue was full. */
-  admit(env: Envelope, cred: Credential, meta: { transport: "mqtt" | "http"; topic?: string; payload?: Uint8Array | string; done?: Accepted["done"] }): Promise<Verdict & { queued?: boolean }>;
+  /**
+   * Check and queue; the verdict says whether it was accepted. `queued` false
+   * means the queue was full (or, with `wait`, that the writer stopped): with
+   * `wait` the message waits for room instead, after being checked once.
+   */
+  admit(env: Envelope, cred: Credential, meta: { transport: "mqtt" | "http"; topic?: string; payload?: Uint8Array | string; done?: Accepted["done"]; wait?: boolean }): Promise<Verdict & { queued?: boolean }>;
   reject(r: Parameters<Quarantine["reject"]>[0]): void;
 }
 
@@ -95,7 +99,9 @@ export function createGate(deps: GateDeps): Gate {
         deps.quarantine.reject({ tenantId: env.tenantId, deviceId: env.deviceId, reason: verdict.reason, detail: verdict.detail, transport: meta.transport, topic: meta.topic, payload: meta.payload, time: deps.clock.now() });
         return verdict;
       }
-      const queued = deps.writer.enqueue({ env, receivedAt: deps.clock.now(), tokenId: verdict.tokenId, done: meta.done });
+      const m = { env, receivedAt: deps.clock.now(), tokenId: verdict.tokenId, done: meta.done };
+      let queued = deps.writer.enqueue(m);
+      while (!queued && meta.wait && (await deps.writer.whenSpace())) queued = deps.writer.enqueue(m);
       return { ...verdict, queued };
     },
     reject: (r) => {

@@ -28,6 +28,8 @@ export interface BrokerOptions {
   tls?: { port: number; cert: string; key: string };
   connectTimeoutMs: number;
   maxPacketBytes: number;
+  /** Most publishes read from all connections and not yet handled; reading pauses above it (default 50,000). */
+  maxPendingPublishes?: number;
   log: Logger;
   metrics: Metrics;
   /** Install authentication and authorization on the broker (called before listening). */
@@ -52,8 +54,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   aedes.on("client", () => connected++);
   aedes.on("clientDisconnect", () => connected--);
 
+  const pacer = createPacer(opts.maxPendingPublishes ?? 50_000);
+  metrics.collect("pulse_mqtt_pending_publishes", "MQTT packets read and not yet handled (a publish: until it is queued for the writer).", () => pacer.pending());
   const handle = (stream: Duplex) => {
     const client = aedes.handle(stream) as unknown as Client;
+    pacer.attach(client, stream);
     limitPacketSize(client, opts.maxPacketBytes, () => oversize.inc());
   };
 
@@ -85,6 +90,91 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   log.info("mqtt: listening", { host: opts.host, port, tls_port: tlsPort || undefined });
 
   return { aedes, port, tlsPort, handle, connections: () => connected, close: closeAll };
+}
+
+/**
+ * Backpressure. aedes reads a connection's next chunk only once every packet
+ * of the previous one is handled (a publish is handled once it is queued for
+ * the writer; see ingest/mqtt.ts), counting packets in and out; but it
+ * also counts each 'readable' event as a packet out, and Bun emits 'readable'
+ * for every chunk that arrives while earlier data waits unread, so it kept
+ * reading while publishes still waited for room in the write queue. And even
+ * when counted right, every connection may hold a whole chunk (hundreds of
+ * messages) waiting: with thousands of connections that is millions of
+ * messages in memory. Under a QoS 0 flood Pulse grew by GBs a minute.
+ *
+ * So reading is paced here, for all connections together: a connection reads
+ * its next chunk once its previous one is handled and fewer than
+ * `maxPending` publishes (all connections together) are parsed but not yet
+ * handled; otherwise it waits in line and its data stays in the socket, which
+ * slows the sender down through TCP. Connections are let in again first come,
+ * first served as the pending publishes are handled.
+ */
+interface Pacer {
+  attach(client: Client, stream: Duplex): void;
+  pending(): number;
+}
+
+function createPacer(maxPending: number): Pacer {
+  let pending = 0;
+  const waiting: Array<() => void> = [];
+  const wake = () => {
+    while (waiting.length && pending < maxPending) waiting.shift()!();
+  };
+  return {
+    pending: () => pending,
+    attach(client, stream) {
+      const c = client as unknown as { _nextBatch?: (err?: Error) => void; _parsingBatch?: number; _parser?: { parse(buf: Buffer): unknown; on(ev: "packet", fn: () => void): unknown }; emit(ev: "error", err: Error): boolean };
+      const aedesNext = c._nextBatch;
+      if (typeof aedesNext !== "function" || typeof c._parsingBatch !== "number" || !c._parser || !stream.listeners("readable").includes(aedesNext)) return;
+      let mine = 0; // this connection's publishes parsed and not yet handled
+      let inLine = false;
+      let closed = false;
+      const read = () => {
+        if (closed || inLine || c._parsingBatch! > 0) return;
+        if (pending >= maxPending) {
+          inLine = true;
+          waiting.push(() => {
+            inLine = false;
+            read();
+          });
+          return;
+        }
+        const buf = stream.read() as Buffer | null;
+        if (buf) c._parser!.parse(buf);
+      };
+      c._parser.on("packet", () => {
+        mine++;
+        pending++;
+      });
+      // aedes hands this to every packet as its done callback (and to nothing else we use).
+      c._nextBatch = (err?: Error) => {
+        if (err) {
+          c.emit("error", err);
+          return;
+        }
+        if (mine > 0 && !closed) {
+          mine--;
+          pending--;
+          wake();
+        }
+        c._parsingBatch = Math.max(0, c._parsingBatch! - 1);
+        read();
+      };
+      stream.removeListener("readable", aedesNext);
+      // aedes starts at 1 and lets the first 'readable' take it to 0; nothing is pending yet.
+      c._parsingBatch = 0;
+      stream.on("readable", read);
+      // 'close' comes after 'end' and after errors too (and costs less memory per connection than finished()).
+      stream.once("close", () => {
+        if (closed) return;
+        closed = true;
+        pending -= mine;
+        mine = 0;
+        wake();
+      });
+    },
+  };
 }
 
 /**

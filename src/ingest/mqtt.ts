@@ -30,7 +30,13 @@ export interface MqttIngestOptions {
 interface Session {
   cred: Credential;
   tenantId?: string;
+  /** The last topic published to, parsed. */
+  topic?: string;
+  origin?: ReturnType<typeof parseTopic>;
 }
+
+const HANDLED = Symbol("pulse.handled");
+type Handled = { [HANDLED]?: boolean };
 
 const session = (c: Client | null): Session | undefined => (c as unknown as { pulse?: Session } | null)?.pulse;
 
@@ -87,27 +93,54 @@ export function attachMqttIngest(aedes: Aedes, opts: MqttIngestOptions): void {
     done(null, own && sub.topic === own ? sub : (null as unknown as Subscription));
   };
 
+  // A QoS 1 publish is handed back to aedes as soon as it is queued, as QoS 0
+  // (so aedes sends no PUBACK of its own), and acknowledged here once it is
+  // committed. aedes reads a connection's next packets only when the previous
+  // ones are handed back: waiting for the commit there allowed one message per
+  // commit (~100 ms) per connection, whatever the device's window.
+  // PUBACKs still go out in order: batches commit in queue order.
+  const puback = (client: Client, messageId: number | undefined) => (err?: Error) => {
+    if (err) return void dropped.inc({ reason: "NOT_WRITTEN" });
+    const c = client as unknown as { connected?: boolean; conn?: { destroyed?: boolean; write(b: Uint8Array): unknown } };
+    if (messageId === undefined || !c.connected || !c.conn || c.conn.destroyed) return;
+    c.conn.write(new Uint8Array([0x40, 2, messageId >> 8, messageId & 255]));
+  };
+
   aedes.authorizePublish = (client, packet, done) => {
     const s = session(client);
     if (!client || !s) return done(new Error("not connected"));
-    void handlePublish(s, packet).then(
+    void handlePublish(s, packet, packet.qos > 0 ? puback(client, packet.messageId) : undefined).then(
       (outcome) => {
         if (outcome !== "accepted") {
           dropped.inc({ reason: outcome });
           packet.topic = SINK;
-          packet.qos = 0;
         }
-        // Devices' messages are stored, not routed or retained by the broker.
+        // Stored, not routed (see below), not retained; acknowledged by us, if at all.
+        packet.qos = 0;
         packet.retain = false;
+        (packet as Handled)[HANDLED] = true;
         done(null);
       },
       (err) => done(err),
     );
   };
 
-  /** "accepted" once queued (QoS 0) or committed (QoS 1); otherwise the reason it was refused. */
-  async function handlePublish(s: Session, packet: PublishPacket): Promise<string> {
-    const origin = parseTopic(packet.topic);
+  // Devices' messages are stored, not routed: nobody may subscribe to their
+  // topics (authorizeSubscribe), so aedes's routing of them (topic matching,
+  // its publish pipeline) is skipped. Pulse's own publishes (notifications
+  // over MQTT) go through as before.
+  // (aedes calls publish(packet, client, done) internally; its types know only publish(packet, done).)
+  const publish = aedes.publish.bind(aedes) as unknown as (...args: unknown[]) => void;
+  aedes.publish = ((packet: PublishPacket, client: unknown, done?: (err?: Error) => void) => {
+    if (!(packet as Handled)[HANDLED]) return publish(packet, client, done);
+    (typeof client === "function" ? (client as (err?: Error) => void) : done)?.();
+  }) as unknown as typeof aedes.publish;
+
+  /** "accepted" once queued (QoS 1: `ack` is called once it is committed); otherwise the reason it was refused. */
+  async function handlePublish(s: Session, packet: PublishPacket, ack?: (err?: Error) => void): Promise<string> {
+    // Devices publish to the same topic over and over: parsed once per connection.
+    const origin = packet.topic === s.topic ? s.origin : parseTopic((s.topic = packet.topic));
+    s.origin = origin;
     const payload = packet.payload as Buffer;
     if (!origin) {
       opts.gate.reject({ tenantId: s.tenantId, reason: "INVALID_TOPIC", detail: "topic must be tenant/{tenant}/device/{device}/{telemetry|heartbeat}", transport: "mqtt", topic: packet.topic, payload, time: opts.clock.now() });
@@ -127,13 +160,10 @@ export function attachMqttIngest(aedes: Aedes, opts: MqttIngestOptions): void {
       return parsed.reason;
     }
     const cred: Credential = s.cred.kind === "connection" ? s.cred : { kind: "token", token: parsed.env.provisionToken };
-    let settle: ((err?: Error) => void) | undefined;
-    const commit = packet.qos > 0 ? new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve()))) : undefined;
     // Queue full: the message waits for room (this socket is not read meanwhile).
-    const verdict = await opts.gate.admit(parsed.env, cred, { transport: "mqtt", topic: packet.topic, payload, done: settle, wait: true });
+    const verdict = await opts.gate.admit(parsed.env, cred, { transport: "mqtt", topic: packet.topic, payload, done: ack, wait: true });
     if (!verdict.ok) return verdict.reason;
     if (!verdict.queued) throw new Error("ingest: shutting down");
-    if (commit) await commit;
     return "accepted";
   }
 }

@@ -1,8 +1,8 @@
 // The batch writer: one bounded in-memory queue of accepted messages,
 // flushed every flush_ms or when batch_rows are waiting, whichever is first.
-// A flush is one transaction: telemetry rows (COPY on Postgres, multi-row
-// INSERT on PGlite), the latest state of each device, first sightings of
-// metric names. Only after it commits are the messages acknowledged (QoS 1
+// A flush is one transaction: telemetry rows (one INSERT of text-array
+// columns, on Postgres and PGlite alike), the latest state of each device,
+// first sightings of metric names. Only after it commits are the messages acknowledged (QoS 1
 // PUBACK, HTTP 202). A failed flush is retried as a whole; nothing is ever
 // half-written. When the queue is full, enqueue refuses and callers push back
 // (HTTP 503, MQTT stops reading the socket).
@@ -55,6 +55,7 @@ export interface Writer {
 }
 
 const TOUCH_EVERY_MS = 60_000;
+const WAKE_SLICE = 500;
 const MAX_RETRY_DELAY_MS = 5_000;
 
 export function createWriter(opts: WriterOptions): Writer {
@@ -78,23 +79,37 @@ export function createWriter(opts: WriterOptions): Writer {
   const latency = metrics.histogram("pulse_ingest_commit_latency_seconds", "From queueing to commit.");
   const flushErrors = metrics.counter("pulse_ingest_flush_errors_total", "Batches that failed to commit (retried).");
   metrics.collect("pulse_ingest_queue_depth", "Messages waiting to be written.", depth);
+  metrics.collect("pulse_ingest_queue_waiters", "Accepted messages waiting for room in the full queue.", () => spaceWaiters.length);
 
+  // flush_ms counts from when the oldest waiting message was queued (not from
+  // whenever a timer happened to be set): after a flush, what waited through it
+  // long enough goes out at once.
   const schedule = () => {
     if (timer || stopped) return;
+    const oldest = queue[head]?.queuedAt;
+    const wait = failures ? Math.min(MAX_RETRY_DELAY_MS, opts.flushMs * 2 ** failures) : Math.max(0, opts.flushMs - (oldest === undefined ? 0 : performance.now() - oldest));
     timer = setTimeout(() => {
       timer = undefined;
       void flushSome();
-    }, failures ? Math.min(MAX_RETRY_DELAY_MS, opts.flushMs * 2 ** failures) : opts.flushMs);
+    }, wait);
   };
 
   const acknowledge = (items: readonly Accepted[], started: number) => {
     const now = performance.now();
     flushSeconds.observe((now - started) / 1000);
     committed.inc({}, items.length);
+    let acks = false;
     for (const m of items) {
       if (m.queuedAt) latency.observe((now - m.queuedAt) / 1000);
-      m.done?.();
+      if (m.done) acks = true;
     }
+    // Acknowledged a moment later (still only after the commit), once the next
+    // batch has gone out: what a PUBACK sets off (the sender's next publishes)
+    // then runs while the database writes, instead of holding up the next batch.
+    if (acks)
+      setImmediate(() => {
+        for (const m of items) m.done?.();
+      });
     try {
       opts.onCommit?.(items);
     } catch (err) {
@@ -129,6 +144,24 @@ export function createWriter(opts: WriterOptions): Writer {
     }
   };
 
+  // Waiters are woken only as many as there is room for (waking them all made
+  // every one retry, and fail, after each flush: under overload that cost more
+  // CPU than the ingest itself), and a slice at a time, after the next batch
+  // has gone out: what they set off (reading and parsing more messages) then
+  // runs while the database writes, instead of holding up the next batch.
+  let waking = false;
+  const wakeWaiters = () => {
+    if (waking || !spaceWaiters.length) return;
+    waking = true;
+    const step = () => {
+      const room = Math.min(opts.maxQueue - depth(), WAKE_SLICE);
+      if (room > 0) for (const fn of spaceWaiters.splice(0, room)) fn(true);
+      if (spaceWaiters.length && depth() < opts.maxQueue && !stopped) setImmediate(step);
+      else waking = false;
+    };
+    setImmediate(step);
+  };
+
   const flushSome = (): Promise<void> => {
     if (flushing) return flushing;
     if (depth() === 0) return Promise.resolve();
@@ -148,12 +181,7 @@ export function createWriter(opts: WriterOptions): Writer {
       head += batch.length;
       if (head === queue.length) (queue = []), (head = 0);
       else if (head >= 4096 && head * 2 >= queue.length) (queue = queue.slice(head)), (head = 0);
-      // Wake only as many waiters as there is room for: waking them all made
-      // every one of them retry (and fail) after each flush, which under
-      // overload cost more CPU than the ingest itself.
-      if (spaceWaiters.length && depth() < opts.maxQueue) {
-        for (const fn of spaceWaiters.splice(0, opts.maxQueue - depth())) fn(true);
-      }
+      wakeWaiters();
     })().finally(() => {
       if (depth() >= opts.batchRows && !failures) void flushSome();
       else if (depth()) schedule();
@@ -260,7 +288,7 @@ export async function writeBatch(tx: Sql, batch: readonly Accepted[], seenMetric
     if (hasMetrics && env.time.getTime() >= d.metricsTime) {
       Object.assign(d.metrics, env.metrics);
       d.metricsTime = env.time.getTime();
-    }
+    } else if (hasMetrics) d.metrics = { ...env.metrics, ...d.metrics };
     if (env.seq !== undefined) {
       if (d.lastSeq !== null && env.seq > d.lastSeq + 1) d.gaps += env.seq - d.lastSeq - 1;
       if (d.firstSeq === null) d.firstSeq = env.seq;
@@ -282,22 +310,36 @@ export async function writeBatch(tx: Sql, batch: readonly Accepted[], seenMetric
 
   const ds = [...devices.values()];
   // Devices deleted since their message was accepted are skipped, not an error that blocks the batch.
+  // What depends on a device's stored row (the merged last_metrics, the seq gap
+  // since the stored last_seq) is worked out against that row, locked first
+  // (`cur`, found by its key). Looking the batch's values up in `b` from the ON
+  // CONFLICT clause instead scanned the whole batch once per device: quadratic,
+  // 5,000 devices in a batch took seconds.
   statements.push(tx.query(
     `with b as (
        select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::jsonb[],
-                            $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::float8[], $12::float8[])
-         as t(tenant_id, device_id, last_seen, last_tel, last_hb, metrics, first_seq, last_seq, gaps, n, lat, lng)
+                            $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::float8[], $12::float8[], $13::timestamptz[])
+         as t(tenant_id, device_id, last_seen, last_tel, last_hb, metrics, first_seq, last_seq, gaps, n, lat, lng, metrics_time)
+     ), cur as (
+       select s.tenant_id, s.device_id, s.last_seq, s.last_telemetry_at, s.last_metrics
+         from device_state s join b on s.tenant_id = b.tenant_id and s.device_id = b.device_id
+          for update of s
      )
      insert into device_state as s (tenant_id, device_id, last_seen_at, last_telemetry_at, last_heartbeat_at, last_metrics, last_seq, seq_gaps, messages, lat, lng)
-     select b.tenant_id, b.device_id, b.last_seen, b.last_tel, b.last_hb, b.metrics, b.last_seq, b.gaps, b.n, b.lat, b.lng
+     select b.tenant_id, b.device_id, b.last_seen, b.last_tel, b.last_hb,
+            -- Metrics measured before the stored ones (a late message) only fill in names not known yet.
+            case when cur.device_id is null then b.metrics
+                 when cur.last_telemetry_at is null or b.metrics_time >= cur.last_telemetry_at then cur.last_metrics || b.metrics
+                 else b.metrics || cur.last_metrics end,
+            b.last_seq, b.gaps + greatest(0, coalesce(b.first_seq - cur.last_seq - 1, 0)), b.n, b.lat, b.lng
        from b join devices d on d.tenant_id = b.tenant_id and d.id = b.device_id
+       left join cur on cur.tenant_id = b.tenant_id and cur.device_id = b.device_id
      on conflict (tenant_id, device_id) do update set
        last_seen_at = greatest(s.last_seen_at, excluded.last_seen_at),
        last_telemetry_at = greatest(s.last_telemetry_at, excluded.last_telemetry_at),
        last_heartbeat_at = greatest(s.last_heartbeat_at, excluded.last_heartbeat_at),
-       last_metrics = s.last_metrics || excluded.last_metrics,
-       seq_gaps = s.seq_gaps + excluded.seq_gaps + greatest(0, coalesce(
-         (select b2.first_seq from b b2 where b2.tenant_id = excluded.tenant_id and b2.device_id = excluded.device_id) - s.last_seq - 1, 0)),
+       last_metrics = excluded.last_metrics,
+       seq_gaps = s.seq_gaps + excluded.seq_gaps,
        last_seq = coalesce(excluded.last_seq, s.last_seq),
        messages = s.messages + excluded.messages,
        lat = coalesce(excluded.lat, s.lat),
@@ -315,6 +357,7 @@ export async function writeBatch(tx: Sql, batch: readonly Accepted[], seenMetric
       ds.map((d) => d.count),
       ds.map((d) => d.lat),
       ds.map((d) => d.lng),
+      ds.map((d) => (d.metricsTime ? new Date(d.metricsTime) : null)),
     ],
   ));
 

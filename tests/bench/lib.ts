@@ -5,7 +5,7 @@
 // not tests and are never run by `bun test`.
 
 import postgres from "postgres";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { createPostgresDatabase, databaseUrl, dropPostgresDatabase } from "../helpers/databases.ts";
@@ -249,7 +249,7 @@ export async function startPulse(bdb: BenchDb, env: Record<string, string> = {},
 
 /** Values of one metric in /metrics text, summed over its series (matching `labels` if given). */
 export async function scrape(url: string, names: string[]): Promise<Record<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await (await fetch(`${url}/metrics`, { headers: { connection: "close" } })).text();
   const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
   for (const line of text.split("\n")) {
     if (!line || line[0] === "#") continue;
@@ -370,10 +370,13 @@ export function spawnPublisher(script: string, config: unknown, opts: { nofile?:
   const ready = new Promise<void>((res, rej) => ((onReady = res), (onFail = rej)));
   const waiting: Array<(r: PublisherReport) => void> = [];
   let err = "";
+  const configFile = `/tmp/pulse-bench-publisher-${process.pid}-${Math.random().toString(36).slice(2, 10)}.json`;
+  writeFileSync(configFile, JSON.stringify(config));
   const proc = Bun.spawn({
     cmd: ["bun", join(ROOT, "tests/bench", script)],
     cwd: ROOT,
-    env: { ...process.env, BENCH_CONFIG: JSON.stringify(config) },
+    // In a file: thousands of devices' tokens do not fit in one environment variable.
+    env: { ...process.env, BENCH_CONFIG_FILE: configFile },
     stdout: "inherit",
     stderr: "pipe",
     ipc(message) {
@@ -393,7 +396,10 @@ export function spawnPublisher(script: string, config: unknown, opts: { nofile?:
       if (err.length > 50_000) err = err.slice(-20_000);
     }
   })();
-  void proc.exited.then((code) => onFail(new Error(`publisher exited with ${code}: ${err.slice(-2000)}`)));
+  void proc.exited.then((code) => {
+    rmSync(configFile, { force: true });
+    onFail(new Error(`publisher exited with ${code}: ${err.slice(-2000)}`));
+  });
   return {
     pid: proc.pid,
     ready,
