@@ -1,4 +1,4 @@
--- 0008: on-call schedules and escalation. Schedules (a time zone) made of
+-- 0007: on-call schedules and escalation. Schedules (a time zone) made of
 -- layers, each a rotation of people, kept as versions: an edit closes the
 -- current version (effective_until) and adds a new one, so the past is never
 -- rewritten. Overrides put one person on call for a while. Escalation

@@ -68,6 +68,8 @@ async function openTab(browser: Browser, baseUrl: string, opts: TabOptions): Pro
     baseURL: baseUrl,
     viewport: opts.viewport ?? { width: 1280, height: 720 },
     colorScheme: opts.colorScheme ?? "light",
+    // Copy buttons write to the clipboard; a headless browser asks for the permission first.
+    permissions: ["clipboard-read", "clipboard-write"],
     ...opts.context,
   });
   const problems: string[] = [];

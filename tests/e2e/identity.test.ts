@@ -154,7 +154,8 @@ describe("users", () => {
     expect(await page.locator(".secret-warning").innerText()).toContain("only time Pulse shows it");
     // The copy button puts exactly the link on the clipboard.
     await page.getByRole("button", { name: "Copy" }).click();
-    expect(await page.getByRole("button", { name: "Copied" }).isVisible()).toBe(true);
+    // The click handler awaits the clipboard: wait for its answer rather than racing it.
+    await page.getByRole("button", { name: "Copied" }).waitFor({ state: "visible", timeout: 2000 });
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(link);
     await screenshot(page, "identity-invite-link");
 
