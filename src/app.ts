@@ -158,7 +158,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       engine.onCommit(batch);
     },
     onPoison: (m, err) =>
-      quarantine.reject({ tenantId: m.env.tenantId, deviceId: m.env.deviceId, reason: "INVALID_METRIC", detail: `the database refused it: ${err.message}`, transport: "mqtt", payload: JSON.stringify(m.env.metrics), time: clock.now() }),
+      quarantine.reject({ tenantId: m.env.tenantId, deviceId: m.env.deviceId, reason: "INVALID_METRIC", detail: `the database refused it: ${err.message}`, transport: m.transport ?? "mqtt", payload: JSON.stringify(m.env.metrics), time: clock.now() }),
   });
   const alertBus = createAlertBus();
   const engine = createEngine({ db, clock, log, metrics, registry, bus: alertBus });

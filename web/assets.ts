@@ -1,7 +1,7 @@
 // Static assets: the stylesheet and the islands (small client scripts). They
 // are served under content-hashed URLs with immutable caching, so a new
 // release never mixes with a cached old one. `bun run build` bundles them into
-// the binary (scripts/build.ts writes build/assets.gen.ts); from source they
+// the binary (scripts/build.ts writes build/assets.gen.json); from source they
 // are bundled in memory at start.
 
 import { readdirSync } from "node:fs";

@@ -50,8 +50,9 @@ export function authenticate(auth: Auth): MiddlewareHandler<HttpEnv> {
     }
     if (principal) c.set("principal", principal);
     await next();
-    // A live page re-reading itself (X-Pulse-Live) is the same visit, already recorded.
-    if (principal?.platformRole && c.req.method === "GET" && c.res.status < 400 && isTenantData(c.req.path) && !c.req.header("x-pulse-live")) {
+    // Every operator read of tenant data is recorded, live re-reads included: a
+    // request header cannot be trusted to say "this one does not count".
+    if (principal?.platformRole && c.req.method === "GET" && c.res.status < 400 && isTenantData(c.req.path)) {
       await recordAudit(auth, {
         tenantId: principal.tenantId,
         actor: { kind: "user", id: principal.id, name: principal.name },

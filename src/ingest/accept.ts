@@ -99,7 +99,7 @@ export function createGate(deps: GateDeps): Gate {
         deps.quarantine.reject({ tenantId: env.tenantId, deviceId: env.deviceId, reason: verdict.reason, detail: verdict.detail, transport: meta.transport, topic: meta.topic, payload: meta.payload, time: deps.clock.now() });
         return verdict;
       }
-      const m = { env, receivedAt: deps.clock.now(), tokenId: verdict.tokenId, done: meta.done };
+      const m = { env, transport: meta.transport, receivedAt: deps.clock.now(), tokenId: verdict.tokenId, done: meta.done };
       let queued = deps.writer.enqueue(m);
       while (!queued && meta.wait && (await deps.writer.whenSpace())) queued = deps.writer.enqueue(m);
       return { ...verdict, queued };

@@ -9,7 +9,7 @@ import type { HttpEnv } from "../http/env.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Gate, Verdict } from "./accept.ts";
 import { parseEnvelope, parseMessage, type Envelope, type MsgType, type Parsed, type Reason } from "./parse.ts";
-import type { Writer } from "./writer.ts";
+import { PoisonError, type Writer } from "./writer.ts";
 
 export interface HttpIngestOptions {
   gate: Gate;
@@ -74,7 +74,13 @@ export function ingestRoutes(opts: HttpIngestOptions): Hono<HttpEnv> {
     const verdict = await opts.gate.admit(parsed.env, { kind: "token", token: token ?? parsed.env.provisionToken }, { transport: "http", topic: c.req.path, payload: body as Uint8Array, done: settle });
     if (!verdict.ok) return refused(c, verdict.reason, verdict.detail);
     if (!verdict.queued) return busy(c);
-    await committed;
+    try {
+      await committed;
+    } catch (err) {
+      // The database refused this message's content (it is in the quarantine); anything else is ours.
+      if (err instanceof PoisonError) return refused(c, "INVALID_METRIC", err.message);
+      throw err;
+    }
     return c.json({ accepted: true }, 202);
   });
 
@@ -118,7 +124,7 @@ export function ingestRoutes(opts: HttpIngestOptions): Hono<HttpEnv> {
     const commits = good.map(({ env, verdict }) => {
       let settle!: (err?: Error) => void;
       const p = new Promise<void>((res, rej) => (settle = (err) => (err ? rej(err) : res())));
-      opts.writer.enqueue({ env, receivedAt: now, tokenId: verdict.tokenId, done: settle });
+      opts.writer.enqueue({ env, transport: "http", receivedAt: now, tokenId: verdict.tokenId, done: settle });
       return p;
     });
     await Promise.all(commits);

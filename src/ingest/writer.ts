@@ -15,6 +15,8 @@ import type { Envelope, MetricValue } from "./parse.ts";
 
 export interface Accepted {
   env: Envelope;
+  /** How it arrived (for the quarantine, should the database refuse it). */
+  transport?: "mqtt" | "http";
   receivedAt: Date;
   tokenId?: string;
   /** Called once the message is committed (err undefined) or can never be (err set). */
@@ -135,7 +137,7 @@ export function createWriter(opts: WriterOptions): Writer {
         const m = items[0]!;
         log.error("ingest: the database refused a message; dropped", { tenant: m.env.tenantId, device: m.env.deviceId, error: err });
         opts.onPoison?.(m, err as Error);
-        m.done?.(new Error("ingest: the database refused this message"));
+        m.done?.(new PoisonError(`the database refused this message: ${(err as Error).message}`));
         return;
       }
       const half = Math.ceil(items.length / 2);
@@ -395,6 +397,11 @@ export async function writeBatch(tx: Sql, batch: readonly Accepted[], seenMetric
 const TELEMETRY_INSERT = `insert into telemetry (time, tenant_id, device_id, metrics)
   select t::timestamptz, te, d, m::jsonb
     from unnest(string_to_array($1, ','), string_to_array($2, ','), string_to_array($3, ','), string_to_array($4, E'\n')) as u(t, te, d, m)`;
+
+/** A message the database refused for its content: never retried, quarantined. */
+export class PoisonError extends Error {
+  override name = "PoisonError";
+}
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity): the rows, not the connection, are at fault. */
 function isDataError(err: unknown): boolean {

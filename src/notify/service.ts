@@ -19,6 +19,7 @@ import { DeliveryError, type NotificationEvent, type Preview, type SendContext }
 import { CHANNEL_TYPES } from "./channels/index.ts";
 import { newWebhookSecret } from "./channels/webhook.ts";
 import { messageId } from "./event.ts";
+import { OUTBOX_CHANNEL } from "./enqueue.ts";
 import { ROUTED_EVENTS } from "./routing.ts";
 import { deleteChannel, deleteRoute, findChannel, insertChannel, insertRoute, listAttempts, listChannels, listDeliveries, listRoutes, replayDelivery, updateChannel, updateRoute, type ChannelRow, type DeliveryFilter, type RouteFields } from "./store.ts";
 
@@ -201,6 +202,7 @@ export function sampleEvent(deps: Pick<NotifyDeps, "publicUrl" | "clock">, ctx: 
 }
 
 export async function previewChannel(deps: NotifyDeps, ctx: Ctx, id: string): Promise<Preview> {
+  requirePermission(ctx, "read", "see notification channels");
   const channel = await withTenant(deps.db, ctx, (tx) => findChannel(tx, id));
   if (!channel) throw notFound(`notification channel ${id}`);
   return channelType(channel.type).preview(sampleEvent(deps, ctx, "alert.triggered"), channel.config, deps.sendContext);
@@ -308,7 +310,7 @@ export async function replayNotification(deps: NotifyDeps, ctx: Ctx, id: number)
   const now = deps.clock.now();
   await withTenant(deps.db, ctx, async (tx) => {
     if (!(await replayDelivery(tx, id, now, new Date(now.getTime() + deps.retryHorizonSeconds * 1000)))) throw notFound(`dead delivery ${id}`);
-    await tx.query("select pg_notify('pulse_outbox', '')");
+    await tx.query("select pg_notify($1, '')", [OUTBOX_CHANNEL]);
     await recordAuditIn(tx, deps.clock, { tenantId: ctx.tenantId, actor: ctx.actor, action: "notify.replayed", target: { kind: "delivery", id: String(id) }, ip: ctx.ip, requestId: ctx.requestId });
   });
 }
