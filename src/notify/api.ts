@@ -17,6 +17,7 @@ import {
   listNotificationRoutes,
   previewChannel,
   replayNotification,
+  rotateWebhookSecret,
   saveNotificationRoute,
   testChannel,
   updateNotificationChannel,
@@ -38,6 +39,10 @@ const ChannelSchema = z
     created_at: z.string(),
   })
   .openapi("NotificationChannel");
+
+const CreatedChannelSchema = ChannelSchema.extend({
+  generated_secret: z.string().optional().openapi({ description: "Webhook created without a secret: the signing secret Pulse made for it, shown this once" }),
+}).openapi("CreatedNotificationChannel");
 
 const channelJson = (c: Channel) => ({
   id: c.id,
@@ -121,10 +126,11 @@ export function notificationsApi(auth: Auth, deps: NotifyDeps) {
     c.json({ items: (await listNotificationChannels(deps, ctxFrom(c))).map(channelJson) }, 200),
   );
   api.openapi(
-    createRoute({ method: "post", path: "/notification-channels", tags: ["Notifications"], summary: "Add a channel", request: { body: { content: { "application/json": { schema: ChannelBody } } } }, responses: { 201: json(ChannelSchema, "Created"), ...errorResponses(400, 401, 403) } }),
+    createRoute({ method: "post", path: "/notification-channels", tags: ["Notifications"], summary: "Add a channel", request: { body: { content: { "application/json": { schema: ChannelBody } } } }, responses: { 201: json(CreatedChannelSchema, "Created"), ...errorResponses(400, 401, 403) } }),
     async (c) => {
       const b = c.req.valid("json");
-      return c.json(channelJson(await createNotificationChannel(deps, ctxFrom(c), { name: b.name, type: b.type, settings: b.settings ?? {}, enabled: b.enabled })), 201);
+      const created = await createNotificationChannel(deps, ctxFrom(c), { name: b.name, type: b.type, settings: b.settings ?? {}, enabled: b.enabled });
+      return c.json({ ...channelJson(created), ...(created.generatedSecret ? { generated_secret: created.generatedSecret } : {}) }, 201);
     },
   );
   api.openapi(createRoute({ method: "get", path: "/notification-channels/{id}", tags: ["Notifications"], summary: "One channel", request: { params: IdParam }, responses: { 200: json(ChannelSchema), ...errorResponses(401, 404) } }), async (c) =>
@@ -141,6 +147,20 @@ export function notificationsApi(auth: Auth, deps: NotifyDeps) {
     await deleteNotificationChannel(deps, ctxFrom(c), c.req.valid("param").id);
     return c.body(null, 204);
   });
+  api.openapi(
+    createRoute({
+      method: "post",
+      path: "/notification-channels/{id}/rotate-secret",
+      tags: ["Notifications"],
+      summary: "Webhook: sign with a new secret from now on, and with the current one too (previous_secret) until it is removed; the new secret is shown this once",
+      request: { params: IdParam },
+      responses: { 200: json(z.object({ secret: z.string(), channel: ChannelSchema })), ...errorResponses(401, 403, 404) },
+    }),
+    async (c) => {
+      const r = await rotateWebhookSecret(deps, ctxFrom(c), c.req.valid("param").id);
+      return c.json({ secret: r.secret, channel: channelJson(r.channel) }, 200);
+    },
+  );
   api.openapi(
     createRoute({ method: "post", path: "/notification-channels/{id}/test", tags: ["Notifications"], summary: "Send a test notification now; the receiver's answer is returned", request: { params: IdParam }, responses: { 200: json(z.object({ ok: z.boolean(), status_code: z.number().nullable(), response: z.string().nullable(), error: z.string().nullable(), latency_ms: z.number() })), ...errorResponses(401, 403, 404) } }),
     async (c) => {

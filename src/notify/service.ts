@@ -96,19 +96,31 @@ export async function getNotificationChannel(deps: NotifyDeps, ctx: Ctx, id: str
   return toChannel(deps, row);
 }
 
-/** Create a channel from its settings (secrets included); they are validated by the channel type. */
-export async function createNotificationChannel(deps: NotifyDeps, ctx: Ctx, input: { name: unknown; type: unknown; settings: Record<string, unknown>; enabled?: unknown }): Promise<Channel> {
+/**
+ * Create a channel from its settings (secrets included); they are validated by
+ * the channel type. A webhook given no signing secret gets a fresh one, returned
+ * as generatedSecret: the only time anyone sees it, so the receiver can be set up.
+ */
+export async function createNotificationChannel(
+  deps: NotifyDeps,
+  ctx: Ctx,
+  input: { name: unknown; type: unknown; settings: Record<string, unknown>; enabled?: unknown },
+): Promise<Channel & { generatedSecret?: string }> {
   requirePermission(ctx, "admin", "add notification channels");
   const type = channelType(input.type);
   const name = requireText("name", input.name);
-  const { config, secrets } = type.validate(input.settings ?? {});
+  const settings = { ...(input.settings ?? {}) };
+  let generatedSecret: string | undefined;
+  if (type.type === "webhook" && (settings.secret === undefined || settings.secret === null || settings.secret === "")) settings.secret = generatedSecret = newWebhookSecret();
+  const { config, secrets } = type.validate(settings);
   const sealed = await deps.secrets.encrypt(JSON.stringify(secrets));
   const row = await withTenant(deps.db, ctx, async (tx) => {
     const r = await insertChannel(tx, { tenantId: ctx.tenantId, name, type: type.type, config, secrets: sealed, enabled: input.enabled !== false, now: deps.clock.now() });
     await recordAuditIn(tx, deps.clock, { tenantId: ctx.tenantId, actor: ctx.actor, action: "notify.channel_created", target: { kind: "notification_channel", id: r.id }, ip: ctx.ip, requestId: ctx.requestId, details: { name, type: type.type } });
     return r;
   });
-  return toChannel(deps, row);
+  const channel = await toChannel(deps, row);
+  return generatedSecret ? { ...channel, generatedSecret } : channel;
 }
 
 /**

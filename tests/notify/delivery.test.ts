@@ -3,7 +3,9 @@
 // for refusals, Retry-After, 410 Gone, timeouts, and secrets that never leave
 // Pulse (not through the API, not into the logs).
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { createApiKey } from "../../src/auth/apikeys/service.ts";
 import { withSystem } from "../../src/db/scope.ts";
+import { platformAdmin } from "../helpers/cast.ts";
 import { startHttpReceiver, verifyWebhook, type HttpReceiver } from "../helpers/receivers.ts";
 import { startWorld, type World } from "./fixtures.ts";
 
@@ -131,6 +133,37 @@ describe("410 Gone", () => {
 });
 
 describe("secrets", () => {
+  test("a webhook added without a secret gets one, shown once in the answer, and signs with it", async () => {
+    const created = await w.api("/notification-channels", { body: { name: "no secret given", type: "webhook", settings: { url: rx.url("/generated") } } });
+    expect(created.status).toBe(201);
+    const generated = created.body.generated_secret as string;
+    expect(generated).toMatch(/^whsec_[A-Za-z0-9+/=]{32}$/);
+    expect(created.body.secrets_set).toContain("secret");
+    // Never again: reading the channel shows only that a secret is set.
+    const read = await w.api(`/notification-channels/${created.body.id}`);
+    expect(JSON.stringify(read.body)).not.toContain(generated);
+    // A secret given is the caller's own and is not echoed back.
+    const given = await w.api("/notification-channels", { body: { name: "secret given", type: "webhook", settings: { url: rx.url("/given"), secret: SECRET } } });
+    expect(given.body.generated_secret).toBeUndefined();
+
+    rx.script("/generated", 200);
+    await w.route(created.body.id);
+    await w.rule("m_generated");
+    await w.send("pump-7", { m_generated: 95 });
+    await w.drain();
+    const [req] = await rx.waitFor("/generated", 1);
+    expect(verifyWebhook(generated, req!).type).toBe("alert.triggered");
+
+    // Rotation: the new secret is shown once; both sign until the old one is removed.
+    const rotated = await w.api(`/notification-channels/${created.body.id}/rotate-secret`, { method: "POST" });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.secret).not.toBe(generated);
+    expect(rotated.body.channel.secrets_set).toEqual(expect.arrayContaining(["secret", "previous_secret"]));
+    // A key with the customer role (bob's) can read the channel but not rotate its secret.
+    const customer = (await createApiKey({ db: w.pulse.app.db, clock: w.pulse.app.clock }, { ...platformAdmin, tenantId: "acme" }, { name: "bob's key", role: "customer" })).secret;
+    expect((await w.api(`/notification-channels/${created.body.id}/rotate-secret`, { method: "POST", key: customer })).status).toBe(403);
+  });
+
   test("are write-only in the API (secrets_set names them) and never logged", async () => {
     const secrets = {
       webhook: SECRET,

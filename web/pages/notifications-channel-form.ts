@@ -9,7 +9,6 @@ import { Hono, type Context } from "hono";
 import { ctxFrom } from "../../src/auth/middleware.ts";
 import type { HttpEnv } from "../../src/http/env.ts";
 import { requirePermission } from "../../src/lib/ctx.ts";
-import { newWebhookSecret } from "../../src/notify/channels/webhook.ts";
 import { createNotificationChannel, getNotificationChannel, rotateWebhookSecret, updateNotificationChannel, type Channel } from "../../src/notify/service.ts";
 import { ChannelFields, CHANNEL_FORMS, channelForm, defaultValues, settingsFromForm, TypeMark, withoutSecrets, type ChannelForm } from "../components/channel-forms.ts";
 import { ConfirmAction, COPY_ISLAND, CsrfField, emptyForm, FormAlert, formError, redirectWithError, SecretOnce, TextField, type FormState } from "../components/form.ts";
@@ -35,16 +34,13 @@ export function channelFormPages(env: PageEnv, deps: NotifyPageDeps): Hono<HttpE
     const values = await postedValues(c);
     const form = channelForm(values.type ?? "");
     if (!form) return redirectWithFlash(c, "/notifications/channels/new", { kind: "error", text: "Choose the kind of channel first." });
-    let generated: string | undefined;
-    let channel: Channel;
+    let channel: Awaited<ReturnType<typeof createNotificationChannel>>;
     try {
-      const settings = settingsFromForm(form, values);
-      // Pulse makes the webhook's secret here rather than in the service, so it can be shown once.
-      if (form.type === "webhook" && !settings.secret) settings.secret = generated = newWebhookSecret();
-      channel = await createNotificationChannel(notify, ctx, { name: values.name ?? "", type: form.type, settings });
+      channel = await createNotificationChannel(notify, ctx, { name: values.name ?? "", type: form.type, settings: settingsFromForm(form, values) });
     } catch (err) {
       return formPage(c, form, undefined, formError(err, withoutSecrets(form, values), {}, known(form)), 400);
     }
+    const generated = channel.generatedSecret;
     if (!generated) return redirectWithFlash(c, `/notifications/channels/${channel.id}`, { kind: "ok", text: `Created “${channel.name}”. Send a test to see that it arrives.` });
     return secretPage(c, channel, generated, "created");
   });
