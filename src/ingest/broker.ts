@@ -55,11 +55,18 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   aedes.on("clientDisconnect", () => connected--);
 
   const pacer = createPacer(opts.maxPendingPublishes ?? 50_000);
+  let internalsWarned = false;
   metrics.collect("pulse_mqtt_pending_publishes", "MQTT packets read and not yet handled (a publish: until it is queued for the writer).", () => pacer.pending());
   const handle = (stream: Duplex) => {
     const client = aedes.handle(stream) as unknown as Client;
-    pacer.attach(client, stream);
-    limitPacketSize(client, opts.maxPacketBytes, () => oversize.inc());
+    const paced = pacer.attach(client, stream);
+    const limited = limitPacketSize(client, opts.maxPacketBytes, () => oversize.inc());
+    // Both lean on aedes/mqtt-packet internals (the version is pinned in package.json). If an
+    // upgrade moves them, say so once rather than silently losing back-pressure or the size limit.
+    if ((!paced || !limited) && !internalsWarned) {
+      internalsWarned = true;
+      log.warn("mqtt: aedes internals changed; running without " + [!paced && "read pacing (memory is unbounded under a flood)", !limited && "the early packet-size check (mqtt.max_packet_bytes)"].filter(Boolean).join(" and "));
+    }
   };
 
   const servers: net.Server[] = [];
@@ -111,7 +118,8 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
  * first served as the pending publishes are handled.
  */
 interface Pacer {
-  attach(client: Client, stream: Duplex): void;
+  /** False when aedes' internals are not what this was written against (the connection reads unpaced). */
+  attach(client: Client, stream: Duplex): boolean;
   pending(): number;
 }
 
@@ -126,7 +134,7 @@ function createPacer(maxPending: number): Pacer {
     attach(client, stream) {
       const c = client as unknown as { _nextBatch?: (err?: Error) => void; _parsingBatch?: number; _parser?: { parse(buf: Buffer): unknown; on(ev: "packet", fn: () => void): unknown }; emit(ev: "error", err: Error): boolean };
       const aedesNext = c._nextBatch;
-      if (typeof aedesNext !== "function" || typeof c._parsingBatch !== "number" || !c._parser || !stream.listeners("readable").includes(aedesNext)) return;
+      if (typeof aedesNext !== "function" || typeof c._parsingBatch !== "number" || !c._parser || !stream.listeners("readable").includes(aedesNext)) return false;
       let mine = 0; // this connection's publishes parsed and not yet handled
       let inLine = false;
       let closed = false;
@@ -173,6 +181,7 @@ function createPacer(maxPending: number): Pacer {
         mine = 0;
         wake();
       });
+      return true;
     },
   };
 }
@@ -182,9 +191,9 @@ function createPacer(maxPending: number): Pacer {
  * bytes, before its body is buffered. aedes gives no option for this, so the
  * connection's MQTT parser is wrapped (mqtt-packet's length state).
  */
-function limitPacketSize(client: Client, max: number, onOversize: () => void): void {
+function limitPacketSize(client: Client, max: number, onOversize: () => void): boolean {
   const parser = (client as unknown as { _parser?: { _parseLength(): boolean; packet: { length: number }; _emitError(e: Error): boolean } })._parser;
-  if (!parser || typeof parser._parseLength !== "function") return;
+  if (!parser || typeof parser._parseLength !== "function") return false;
   const parseLength = parser._parseLength;
   parser._parseLength = function (this: typeof parser) {
     const ok = parseLength.call(this);
@@ -194,4 +203,5 @@ function limitPacketSize(client: Client, max: number, onOversize: () => void): v
     }
     return ok;
   };
+  return true;
 }
