@@ -43,6 +43,7 @@ import { createQuarantine, pruneQuarantine } from "./ingest/quarantine.ts";
 import { quarantineApi } from "./ingest/quarantine-api.ts";
 import { createRegistry } from "./ingest/registry.ts";
 import { createWriter } from "./ingest/writer.ts";
+import { replaySpool, spoolMessages } from "./ingest/spool.ts";
 import { mqttWebSocketHandlers, upgradeMqtt } from "./ingest/ws.ts";
 import { ensureSelfSigned } from "./lib/selfsigned.ts";
 import { readFileSync } from "node:fs";
@@ -369,7 +370,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     await provisioning.stop().catch((err) => log.error("provisioning: stop failed", { error: err }));
     await broker?.close().catch((err) => log.error("mqtt: stop failed", { error: err }));
     // Everything accepted is written (and acknowledged) before the workers and the database go.
-    await writer.stop();
+    // QoS 0 messages still unwritten when time runs out go to data_dir/spool, written at the next start.
+    await writer.stop({ spool: (messages) => spoolMessages(config.data_dir, messages, clock.now()).then(() => {}) });
     await engine.idle();
     await quarantine.stop();
     await unlistenRules().catch(() => {});
@@ -407,6 +409,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     url,
     async start() {
       try {
+        // What the last shutdown could not write goes first, before devices are let in.
+        await replaySpool(config.data_dir, writer, log);
         control = await startControlServer(config.data_dir, { config, db, dbInfo, clock, log, startedAt, afterDeviceChange: deviceDeps.afterChange, alertBus });
         if (config["mqtt.enabled"]) {
           broker = await startBroker({

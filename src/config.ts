@@ -82,6 +82,7 @@ export const CONFIG_KEYS = {
   "auth.signing_key_days": { kind: { type: "int", min: 1, max: 3650 }, default: 90, doc: "A token signing key is replaced after this many days (old keys stay published until their tokens expire)." },
   "auth.login_max_failures": { kind: { type: "int", min: 1, max: 1000 }, default: 5, doc: "Failed sign-ins per account within 15 minutes before it is throttled." },
   "auth.login_max_failures_per_ip": { kind: { type: "int", min: 1, max: 100000 }, default: 30, doc: "Failed sign-ins per client address within 15 minutes before it is throttled." },
+  "auth.federation_allow_private_networks": { kind: { type: "bool" }, default: false, doc: "Let identity providers that tenant-admins add (issuer, token endpoint, keys) be on private, loopback and link-local addresses; off protects against SSRF. Platform providers may always use them." },
 
   "smtp.host": { kind: { type: "string" }, default: "", doc: "Platform SMTP server for invites, password resets and email notifications. Empty: no email." },
   "smtp.port": { kind: { type: "int", min: 1, max: 65535 }, default: 587, doc: "SMTP port (587 submission with STARTTLS, 465 implicit TLS, 25 relay)." },

@@ -4,7 +4,7 @@ import { withSystem } from "../db/scope.ts";
 import type { Auth } from "./index.ts";
 import { deleteExpiredCodes, deleteExpiredRefreshTokens, deleteExpiredSigningKeys } from "./oidc/store.ts";
 import { deleteExpiredSessions } from "./sessions/store.ts";
-import { WINDOW_MS } from "./throttle.ts";
+import { LONGEST_WINDOW_MS } from "./throttle.ts";
 
 export async function cleanupAuth(auth: Pick<Auth, "db" | "clock">): Promise<void> {
   const now = auth.clock.now();
@@ -15,7 +15,8 @@ export async function cleanupAuth(auth: Pick<Auth, "db" | "clock">): Promise<voi
     await deleteExpiredCodes(tx, dayAgo);
     await deleteExpiredRefreshTokens(tx, dayAgo);
     await deleteExpiredSigningKeys(tx, now);
-    await tx.query("delete from login_throttle where window_start < $1 and (locked_until is null or locked_until < $2)", [new Date(now.getTime() - WINDOW_MS), now]);
+    // Kept for the longest window (reset mails per account count over an hour), not login's 15 minutes.
+    await tx.query("delete from login_throttle where window_start < $1 and (locked_until is null or locked_until < $2)", [new Date(now.getTime() - LONGEST_WINDOW_MS), now]);
     await tx.query("delete from password_resets where expires_at < $1", [dayAgo]);
   });
 }

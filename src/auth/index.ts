@@ -7,7 +7,9 @@ import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { SecretBox } from "../lib/secrets.ts";
 import type { Mailer } from "../notify/mailer.ts";
+import { createSafeFetch } from "../notify/safe-fetch.ts";
 import type { ApiKeyDeps } from "./apikeys/service.ts";
+import { FETCH_TIMEOUT_MS } from "./federation/discovery.ts";
 import type { FederationDeps } from "./federation/service.ts";
 import { createKeyStore, type KeyStore } from "./oidc/keys.ts";
 import type { ProviderDeps } from "./oidc/provider.ts";
@@ -75,7 +77,16 @@ export function createAuth(deps: { config: Config; db: Db; clock: Clock; log: Lo
     throttle: { db, clock, maxPerAccount: config["auth.login_max_failures"], maxPerIp: config["auth.login_max_failures_per_ip"] },
     users: { db, clock, mailer: deps.mailer, publicUrl: deps.publicUrl, log: deps.log },
     apikeys: { db, clock },
-    federation: { db, clock, secrets: deps.secrets, publicUrl: deps.publicUrl, cache: new Map() },
+    federation: {
+      db,
+      clock,
+      secrets: deps.secrets,
+      publicUrl: deps.publicUrl,
+      cache: new Map(),
+      // Always refuses private addresses; used for tenant providers unless the operator allows private networks.
+      guardedFetch: createSafeFetch({ allowPrivate: false, timeoutMs: FETCH_TIMEOUT_MS }),
+      allowPrivateNetworks: config["auth.federation_allow_private_networks"],
+    },
     cookies: { session: name("pulse_session"), idp: name("pulse_idp"), login: name("pulse_login"), formCsrf: name("pulse_form"), secure },
   };
 }

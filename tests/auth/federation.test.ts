@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createClient } from "../../src/auth/oidc/clients.ts";
 import { createUser } from "../../src/auth/users/service.ts";
 import { mapClaims } from "../../src/auth/federation/service.ts";
+import { discover, type Discovered, type UpstreamDeps } from "../../src/auth/federation/discovery.ts";
+import { insertProvider } from "../../src/auth/federation/store.ts";
 import { createTenant } from "../../src/tenants/service.ts";
 import { withSystem } from "../../src/db/scope.ts";
 import { agent, formFields, signedIn } from "../helpers/agent.ts";
@@ -115,11 +117,94 @@ describe("federated sign-in through an upstream OpenID provider", () => {
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(["user.created_jit", "auth.login"]));
   });
 
+  test("carol cannot point a globex provider at the appliance's own network: 400 naming issuer, nothing stored", async () => {
+    const carol = await signedIn(pulse.url, "carol", PASSWORDS.carol);
+    const port = new URL(upstream.url).port;
+    // Loopback (where a real provider answers), IPv6 loopback, cloud metadata, a private LAN, a name for loopback.
+    for (const issuer of [upstream.url, `http://[::1]:${port}`, "http://169.254.169.254/latest", "http://10.0.0.1", `http://localhost:${port}`]) {
+      const res = await carol.send("/api/v1/identity-providers", { method: "POST", body: JSON.stringify({ slug: "globex-sso", name: "Globex SSO", issuer, client_id: "pulse" }) });
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as { error: { field: string; message: string } };
+      expect(error.field).toBe("issuer");
+      expect(error.message).toContain("private address");
+      expect(error.message).toContain("federation_allow_private_networks");
+    }
+    const stored = await withSystem(pulse.app.db, (tx) => tx.query("select id from identity_providers where tenant_id = 'globex'"));
+    expect(stored).toHaveLength(0);
+
+    // Nor can an existing globex provider be moved there.
+    const existing = await withSystem(pulse.app.db, (tx) =>
+      insertProvider(tx, { tenant_id: "globex", slug: "globex-public", name: "Globex public", issuer: "https://idp.globex.example", client_id: "pulse", client_secret: null, scopes: "openid", mappings: [], default_role: "customer", jit: true, enabled: true, now: new Date() }),
+    );
+    const moved = await carol.send(`/api/v1/identity-providers/${existing!.id}`, { method: "PATCH", body: JSON.stringify({ issuer: upstream.url }) });
+    expect(moved.status).toBe(400);
+    expect(((await moved.json()) as { error: { field: string } }).error.field).toBe("issuer");
+    const [after] = await withSystem(pulse.app.db, (tx) => tx.query<{ issuer: string }>("select issuer from identity_providers where id = $1", [existing!.id]));
+    expect(after!.issuer).toBe("https://idp.globex.example");
+  });
+
+  test("with auth.federation_allow_private_networks on, carol's provider on 127.0.0.1 is accepted", async () => {
+    const port = await freePort("127.0.0.3");
+    const onPrem = await startPulse({ config: { "http.host": "127.0.0.3", "http.port": port, public_url: `http://127.0.0.3:${port}`, "auth.federation_allow_private_networks": true } });
+    try {
+      await seedCast(onPrem.app);
+      const carol = await signedIn(onPrem.url, "carol", PASSWORDS.carol);
+      const res = await carol.send("/api/v1/identity-providers", { method: "POST", body: JSON.stringify({ slug: "globex-sso", name: "Globex SSO", issuer: upstream.url, client_id: "pulse" }) });
+      expect(res.status).toBe(201);
+      expect(((await res.json()) as { tenant_id: string }).tenant_id).toBe("globex");
+    } finally {
+      await onPrem.stop();
+    }
+  }, HOOK_MS);
+
   test("claims map by the first matching rule; a tenant provider falls back to its default role", () => {
     const platform = { tenant_id: null, default_role: null, mappings: [{ claim: "groups", equals: "ops", tenant: "acme", role: "tenant-admin" as const }, { claim: "groups", equals: "noc", platform_role: "operator" as const }] };
     expect(mapClaims(platform, { groups: ["dev", "ops"] })).toEqual({ tenant: { id: "acme", role: "tenant-admin" } });
     expect(mapClaims(platform, { groups: ["noc"] })).toEqual({ platformRole: "operator" });
     expect(mapClaims(platform, { groups: ["dev"] })).toEqual({});
     expect(mapClaims({ tenant_id: "globex", default_role: "customer", mappings: [] }, {})).toEqual({ tenant: { id: "globex", role: "customer" } });
+  });
+});
+
+// The guard below the API: what a tenant provider's discovery document may
+// point Pulse at, and which fetch its key set uses. The issuer is a public
+// documentation address (TEST-NET-3); the "network" is a stub.
+describe("discovery of a tenant's provider", () => {
+  const issuer = "https://203.0.113.7/realms/globex";
+  const document = (over: Partial<Record<string, string>> = {}) => ({ issuer, authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/certs`, ...over });
+  const stubbed = (doc: object) => {
+    const calls: string[] = [];
+    const deps: UpstreamDeps = {
+      cache: new Map<string, Discovered>(),
+      allowPrivateNetworks: false,
+      guardedFetch: async (url) => {
+        calls.push(url);
+        return Response.json(url.endsWith("/openid-configuration") ? doc : { keys: [] });
+      },
+    };
+    return { deps, calls };
+  };
+
+  test("a document that sends the token or key requests to a private address is refused, naming issuer", async () => {
+    for (const over of [{ token_endpoint: "http://127.0.0.1:8080/token" }, { jwks_uri: "http://169.254.169.254/latest/meta-data" }, { jwks_uri: "http://[fd00::1]/certs" }]) {
+      const { deps } = stubbed(document(over));
+      const err = await discover(deps, issuer, true, true).catch((e: unknown) => e);
+      expect(err).toMatchObject({ field: "issuer", status: 400 });
+      expect((err as Error).message).toContain("private address");
+      expect(deps.cache.size).toBe(0);
+    }
+  });
+
+  test("the key set is fetched through the guarded fetch, and a platform provider's cached document is not reused", async () => {
+    const { deps, calls } = stubbed(document());
+    // A platform provider with the same issuer was discovered unguarded earlier.
+    const trusted = { doc: document({ jwks_uri: "http://10.0.0.5/certs" }), jwks: (() => {}) as never, at: Date.now() };
+    deps.cache.set(`trusted ${issuer}`, trusted);
+    const entry = await discover(deps, issuer, true);
+    expect(entry).not.toBe(trusted);
+    expect(entry.doc.jwks_uri).toBe(`${issuer}/certs`);
+    expect(calls).toEqual([`${issuer}/.well-known/openid-configuration`]);
+    await entry.jwks({ alg: "RS256", kid: "k1" }, { payload: "", signature: "" } as never).catch(() => {});
+    expect(calls).toEqual([`${issuer}/.well-known/openid-configuration`, `${issuer}/certs`]);
   });
 });

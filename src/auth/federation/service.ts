@@ -3,9 +3,10 @@
 // nonce. Claims map to a tenant and role by the provider's rules; unknown
 // people are created on first sign-in (just in time) when the provider allows
 // it. Tenant-admins configure their tenant's providers; operator-admins
-// configure platform-wide ones.
+// configure platform-wide ones. Every request to a provider goes through
+// discovery.ts, which keeps tenant providers off private networks.
 
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
+import { jwtVerify, type JWTPayload } from "jose";
 import { recordAudit, recordAuditIn } from "../../audit/service.ts";
 import type { Db } from "../../db/db.ts";
 import { withCrossTenantRead, withSystem, withTenant } from "../../db/scope.ts";
@@ -16,27 +17,17 @@ import { base64url, randomSecret } from "../../lib/ids.ts";
 import type { SecretBox } from "../../lib/secrets.ts";
 import { requireText } from "../../lib/validate.ts";
 import { insertUser, upsertMembership } from "../users/store.ts";
+import { discover, isGuarded, upstreamFetch, type UpstreamDeps } from "./discovery.ts";
 import { deleteProvider, findLinkedUser, findProvider, findProviderBySlug, insertProvider, linkIdentity, listProviders, updateProvider, type MappingRule, type ProviderRow } from "./store.ts";
 
-export interface FederationDeps {
+export interface FederationDeps extends UpstreamDeps {
   db: Db;
   clock: Clock;
   secrets: SecretBox;
   publicUrl: () => string;
-  /** Discovery documents and key sets, per issuer. */
-  cache: Map<string, { doc: Discovery; jwks: ReturnType<typeof createRemoteJWKSet>; at: number }>;
 }
 
 export const CALLBACK_PATH = "/auth/federated/callback";
-const DISCOVERY_TTL_MS = 3_600_000;
-const FETCH_TIMEOUT_MS = 10_000;
-
-interface Discovery {
-  issuer: string;
-  authorization_endpoint: string;
-  token_endpoint: string;
-  jwks_uri: string;
-}
 
 export interface IdentityProvider {
   id: string;
@@ -134,7 +125,8 @@ export async function createProvider(deps: FederationDeps, caller: Caller, input
   const slug = input.slug;
   if (typeof slug !== "string" || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug)) throw invalid("slug", "slug: lowercase letters, digits and -, e.g. acme-keycloak");
   const issuer = checkIssuer(input.issuer);
-  await discover(deps, issuer, true);
+  // Before anything is stored: a tenant's issuer on a private address is a 400 naming issuer.
+  await discover(deps, issuer, isGuarded(deps, tenantId ?? null), true);
   const row = {
     tenant_id: tenantId ?? null,
     slug,
@@ -187,7 +179,7 @@ export async function updateIdentityProvider(deps: FederationDeps, caller: Calle
   if (input.name !== undefined) patch.name = requireText("name", input.name);
   if (input.issuer !== undefined) {
     patch.issuer = checkIssuer(input.issuer);
-    await discover(deps, patch.issuer, true);
+    await discover(deps, patch.issuer, isGuarded(deps, row.tenant_id), true);
   }
   if (input.clientId !== undefined) patch.client_id = requireText("client_id", input.clientId, 500);
   if (typeof input.clientSecret === "string") patch.client_secret = input.clientSecret ? await deps.secrets.encrypt(input.clientSecret) : null;
@@ -218,24 +210,6 @@ export async function signInProviders(deps: FederationDeps, tenantId?: string): 
   return rows.map((r) => ({ slug: r.slug, name: r.name }));
 }
 
-async function discover(deps: FederationDeps, issuer: string, fresh = false): Promise<{ doc: Discovery; jwks: ReturnType<typeof createRemoteJWKSet> }> {
-  const cached = deps.cache.get(issuer);
-  if (cached && !fresh && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached;
-  let doc: Discovery;
-  try {
-    const res = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-    if (!res.ok) throw new Error(`answered ${res.status}`);
-    doc = (await res.json()) as Discovery;
-  } catch (err) {
-    throw invalid("issuer", `issuer: cannot read ${issuer}/.well-known/openid-configuration (${(err as Error).message})`);
-  }
-  if (doc.issuer?.replace(/\/+$/, "") !== issuer) throw invalid("issuer", `issuer: the provider calls itself ${doc.issuer}, not ${issuer}`);
-  if (!doc.authorization_endpoint || !doc.token_endpoint || !doc.jwks_uri) throw invalid("issuer", "issuer: the discovery document lacks endpoints");
-  const entry = { doc, jwks: createRemoteJWKSet(new URL(doc.jwks_uri), { timeoutDuration: FETCH_TIMEOUT_MS }), at: Date.now() };
-  deps.cache.set(issuer, entry);
-  return entry;
-}
-
 /** What survives the round trip to the upstream provider (sealed in a cookie). */
 export interface FederatedState {
   slug: string;
@@ -250,7 +224,7 @@ export interface FederatedState {
 export async function beginFederatedSignIn(deps: FederationDeps, slug: string, resume: string): Promise<{ url: string; state: FederatedState }> {
   const row = await withSystem(deps.db, (tx) => findProviderBySlug(tx, slug));
   if (!row || !row.enabled) throw notFound(`identity provider ${slug}`);
-  const { doc } = await discover(deps, row.issuer);
+  const { doc } = await discover(deps, row.issuer, isGuarded(deps, row.tenant_id));
   const st: FederatedState = { slug, state: randomSecret(16), nonce: randomSecret(16), verifier: randomSecret(32), resume };
   const u = new URL(doc.authorization_endpoint);
   u.searchParams.set("response_type", "code");
@@ -278,12 +252,13 @@ export async function completeFederatedSignIn(
   if (!query.code || query.state !== st.state) throw new AppError("unauthorized", "sign-in state does not match; start again");
   const row = await withSystem(deps.db, (tx) => findProviderBySlug(tx, st.slug));
   if (!row || !row.enabled) throw notFound(`identity provider ${st.slug}`);
-  const { doc, jwks } = await discover(deps, row.issuer);
+  const guarded = isGuarded(deps, row.tenant_id);
+  const { doc, jwks } = await discover(deps, row.issuer, guarded);
   const secret = row.client_secret ? await deps.secrets.decrypt(row.client_secret) : undefined;
   const body = new URLSearchParams({ grant_type: "authorization_code", code: query.code, redirect_uri: deps.publicUrl() + CALLBACK_PATH, code_verifier: st.verifier, client_id: row.client_id });
   const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
   if (secret) headers.authorization = "Basic " + Buffer.from(`${encodeURIComponent(row.client_id)}:${encodeURIComponent(secret)}`).toString("base64");
-  const res = await fetch(doc.token_endpoint, { method: "POST", headers, body, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) }).catch((err) => {
+  const res = await upstreamFetch(deps, guarded)(doc.token_endpoint, { method: "POST", headers, body }).catch((err) => {
     throw new AppError("unavailable", `the identity provider did not answer (${(err as Error).message})`);
   });
   const tokens = (await res.json().catch(() => ({}))) as { id_token?: string; error?: string; error_description?: string };

@@ -65,7 +65,7 @@ export async function deleteExpiredSessions(sql: Sql, before: Date): Promise<num
   return rows.length;
 }
 
-// Throttling: one row per key ("user:<login>" or "ip:<address>").
+// Throttling: one row per key ("user:<login>", "ip:<address>", "reset:…").
 
 export interface ThrottleRow {
   key: string;
@@ -78,9 +78,15 @@ export async function findThrottles(sql: Sql, keys: string[]): Promise<ThrottleR
   return sql.query<ThrottleRow>("select * from login_throttle where key = any($1::text[])", [keys]);
 }
 
-export async function lockThrottle(sql: Sql, key: string): Promise<ThrottleRow | undefined> {
+/**
+ * The key's row, locked for this transaction. A missing row is created
+ * first (0 uses): `for update` cannot lock a row that does not exist, and
+ * concurrent first requests would otherwise all see none and all pass.
+ */
+export async function lockThrottle(sql: Sql, key: string, now: Date): Promise<ThrottleRow> {
+  await sql.query("insert into login_throttle (key, failures, window_start, locked_until) values ($1, 0, $2, null) on conflict (key) do nothing", [key, now]);
   const [row] = await sql.query<ThrottleRow>("select * from login_throttle where key = $1 for update", [key]);
-  return row;
+  return row!;
 }
 
 export async function saveThrottle(sql: Sql, t: ThrottleRow): Promise<void> {

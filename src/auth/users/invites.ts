@@ -26,6 +26,7 @@ import {
   upsertMembership,
 } from "./store.ts";
 import { hashPassword } from "../passwords.ts";
+import { reserveResetForAccount, reserveResetForAddress } from "../throttle.ts";
 
 export const INVITE_DAYS = 7;
 export const RESET_MINUTES = 60;
@@ -191,13 +192,26 @@ export async function createPasswordReset(deps: LinkDeps, caller: Caller, userId
   return issueReset(deps, user, caller);
 }
 
-/** "Forgot password": emails a link when the account exists and SMTP is set. Answers the same either way. */
+/**
+ * "Forgot password": emails a link when the account exists and SMTP is set.
+ * Answers the same either way. Throttled twice: too many requests from one
+ * address are refused (429, whatever the email), and an account past its
+ * mails for the hour gets none, with the same quiet answer as an unknown
+ * email, so the throttle does not tell who exists.
+ */
 export async function requestPasswordReset(deps: LinkDeps, emailInput: unknown, meta: { ip?: string; requestId?: string }): Promise<void> {
   if (typeof emailInput !== "string" || !emailInput.includes("@")) throw invalid("email", "email: must be an email address");
   if (!deps.mailer.configured) return;
+  const byAddress = await reserveResetForAddress(deps, meta.ip ?? "unknown");
+  if (byAddress.wait > 0) throw new AppError("rate_limited", `too many password reset requests; try again in ${Math.ceil(byAddress.wait / 60)} min`, { retryAfterSeconds: byAddress.wait });
   const user = await withSystem(deps.db, (tx) => findUserByEmail(tx, emailInput.trim()));
   if (!user || user.status !== "ACTIVE") return;
-  await issueReset(deps, user, { actor: { kind: "user", id: user.id, name: user.username }, ...meta });
+  const actor = { kind: "user" as const, id: user.id, name: user.username };
+  const byAccount = await reserveResetForAccount(deps, user.id);
+  if (byAccount.wait > 0) return;
+  await issueReset(deps, user, { actor, ...meta });
+  // Once, when the account reaches its limit: someone may be flooding this person's mailbox.
+  if (byAccount.lockedNow) await recordAudit(deps, { tenantId: null, actor, action: "auth.password_reset_throttled", target: { kind: "user", id: user.id }, ip: meta.ip, requestId: meta.requestId });
 }
 
 async function issueReset(deps: LinkDeps, user: { id: string; username: string; email: string | null }, caller: Pick<Caller, "actor" | "ip" | "requestId">): Promise<IssuedLink> {
