@@ -52,13 +52,19 @@ export interface Writer {
   capacity(): number;
   /** Flush everything queued now (tests, shutdown). */
   flush(): Promise<void>;
-  /** Flush and stop; messages that cannot be written are failed, never silently dropped. */
-  stop(): Promise<void>;
+  /**
+   * Flush and stop. What is not written by the deadline: messages without a
+   * `done` (QoS 0) go to `spool` when given; the rest are failed (their
+   * senders resend them), never silently dropped.
+   */
+  stop(opts?: { deadlineMs?: number; spool?: (messages: readonly Accepted[]) => Promise<void> }): Promise<void>;
 }
 
 const TOUCH_EVERY_MS = 60_000;
 const WAKE_SLICE = 500;
 const MAX_RETRY_DELAY_MS = 5_000;
+/** Writing at shutdown stops here, leaving time to spool the rest within the 10 s a shutdown may take. */
+const DEFAULT_STOP_DEADLINE_MS = 6_000;
 
 export function createWriter(opts: WriterOptions): Writer {
   const { db, log, metrics } = opts;
@@ -185,6 +191,7 @@ export function createWriter(opts: WriterOptions): Writer {
       else if (head >= 4096 && head * 2 >= queue.length) (queue = queue.slice(head)), (head = 0);
       wakeWaiters();
     })().finally(() => {
+      if (stopped) return;
       if (depth() >= opts.batchRows && !failures) void flushSome();
       else if (depth()) schedule();
     });
@@ -213,22 +220,43 @@ export function createWriter(opts: WriterOptions): Writer {
         if (depth() >= before && failures) throw new Error("ingest: cannot write to the database");
       }
     },
-    async stop() {
+    async stop(o = {}) {
       clearTimeout(timer);
       timer = undefined;
+      const deadline = performance.now() + (o.deadlineMs ?? DEFAULT_STOP_DEADLINE_MS);
       try {
-        // A few attempts: a database hiccup during shutdown should not cost data.
-        for (let i = 0; i < 5 && depth(); i++) {
+        // Write while there is time; a few retries, so a database hiccup during shutdown costs nothing.
+        let failed = 0;
+        while (depth() && performance.now() < deadline && failed < 5) {
+          const before = depth();
           await flushSome();
-          if (failures) await Bun.sleep(Math.min(1000, 100 * 2 ** i));
+          if (depth() >= before) await Bun.sleep(Math.min(1000, 100 * 2 ** failed++));
         }
       } finally {
+        // No batch may be in flight once the queue is taken apart (it would be both written and spooled).
         stopped = true;
-        const lost = queue.slice(head);
+        clearTimeout(timer);
+        timer = undefined;
+        while (flushing) await flushing.catch(() => {});
+        const left = queue.slice(head);
         queue = [];
         head = 0;
+        // QoS 0 messages (no one to tell) are kept on disk if they can be; the
+        // others are failed, so their senders, never acknowledged, send them again.
+        const keep = o.spool ? left.filter((m) => !m.done) : [];
+        let kept = 0;
+        if (keep.length) {
+          try {
+            await o.spool!(keep);
+            kept = keep.length;
+            log.warn("ingest: shutdown ran out of time; unwritten QoS 0 messages spooled for the next start", { count: kept });
+          } catch (err) {
+            log.error("ingest: could not spool unwritten messages", { count: keep.length, error: err });
+          }
+        }
+        const lost = kept ? left.filter((m) => m.done) : left;
         for (const m of lost) m.done?.(new Error("ingest: shut down before the message could be written"));
-        if (lost.length) log.error("ingest: messages not written at shutdown", { count: lost.length });
+        if (lost.length) log.error("ingest: messages not written at shutdown", { count: lost.length, acknowledged_later_by_resend: lost.filter((m) => m.done).length });
         for (const fn of spaceWaiters) fn(false);
         spaceWaiters = [];
       }
