@@ -35,6 +35,7 @@ import { usersApi } from "./auth/users/api.ts";
 import { createMailer } from "./notify/mailer.ts";
 import { tenantsApi } from "./tenants/api.ts";
 import { purgeTenants } from "./tenants/service.ts";
+import { retentionJob } from "./retention/job.ts";
 import { DEVICES_CHANNEL } from "./db/bus.ts";
 import { createGate } from "./ingest/accept.ts";
 import { ingestRoutes } from "./ingest/http.ts";
@@ -337,6 +338,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         if (purged.length) log.info("tenants purged after their grace period", { tenants: purged });
       },
     },
+    retentionJob({ db, clock, log, metrics, config }),
     dbInfo.timescale.hypertable
       ? {
           name: "telemetry-policies",

@@ -73,6 +73,14 @@ export const CONFIG_KEYS = {
   "telemetry.retention_days": { kind: { type: "int", min: 1, max: 3650 }, default: 90, doc: "Telemetry older than this is dropped (whole partitions or chunks)." },
   "telemetry.compress_after_days": { kind: { type: "int", min: 1, max: 3650 }, default: 7, doc: "TimescaleDB only: compress chunks older than this." },
 
+  "retention.outbox_delivered_days": { kind: { type: "int", min: 0, max: 3650 }, default: 30, doc: "Delivered notifications and their delivery attempts are deleted this many days after delivery; 0 = kept forever." },
+  "retention.outbox_dead_days": { kind: { type: "int", min: 0, max: 3650 }, default: 90, doc: "Dead letters and their delivery attempts are deleted this many days after their last attempt; 0 = kept forever." },
+  "retention.notification_throttle_days": { kind: { type: "int", min: 7, max: 3650 }, default: 7, doc: "Throttle markers (last notification per channel and alert) are deleted after this many days; at least 7, the longest throttle window a route may have." },
+  "retention.device_events_days": { kind: { type: "int", min: 0, max: 3650 }, default: 90, doc: "Device events (the device timeline) older than this are deleted; 0 = kept forever." },
+  "retention.closed_alerts_days": { kind: { type: "int", min: 0, max: 3650 }, default: 365, doc: "Closed alerts and their timelines are deleted this many days after they closed; 0 = kept forever." },
+  "retention.expired_codes_days": { kind: { type: "int", min: 1, max: 365 }, default: 7, doc: "Device activation codes and invites are deleted this many days after they expire (used or not)." },
+  "retention.audit_days": { kind: { type: "int", min: 0, max: 36500 }, default: 400, doc: "Audit log entries older than this are deleted; 0 = kept forever." },
+
   "security.secret_key": { kind: { type: "string", pattern: /^[A-Za-z0-9+/=_-]{32,}$/, allowed: "at least 32 base64 characters (openssl rand -base64 32)" }, default: "", secret: true, doc: "Key that encrypts secrets at rest (signing keys, channel credentials). Empty: generated once into data_dir/secret.key." },
 
   "auth.session_hours": { kind: { type: "int", min: 1, max: 720 }, default: 12, doc: "A web session ends this many hours after sign-in." },

@@ -4,10 +4,10 @@
 
 import { recordAuditIn } from "../audit/service.ts";
 import type { Db, Sql } from "../db/db.ts";
-import { withCrossTenantRead, withSystem } from "../db/scope.ts";
+import { asOwner, withCrossTenantRead, withSystem } from "../db/scope.ts";
 import { DEVICES_CHANNEL, notifyChange } from "../db/bus.ts";
 import type { Clock } from "../lib/clock.ts";
-import { can, requirePermission, type Caller } from "../lib/ctx.ts";
+import { can, requirePermission, SYSTEM_ACTOR, type Caller } from "../lib/ctx.ts";
 import { AppError, conflict, invalid, notFound } from "../lib/errors.ts";
 import { requireSlug, requireText, requireTimeZone } from "../lib/validate.ts";
 import { findTenant, insertTenant, listTenants as listTenantRows, purgeDeletedTenants, updateTenant, type TenantRow } from "./store.ts";
@@ -164,9 +164,26 @@ export async function changeTenantStatus(deps: TenantDeps, caller: Caller, id: s
   });
 }
 
-/** Remove tenants whose deletion grace period has passed (leader job). */
+/**
+ * Remove tenants whose deletion grace period has passed, with their audit
+ * entries (leader job); each purge is recorded as a platform audit entry.
+ */
 export async function purgeTenants(deps: TenantDeps): Promise<string[]> {
-  return withSystem(deps.db, (tx) => purgeDeletedTenants(tx, deps.clock.now()));
+  // As the owner: only the owner may delete audit entries. One transaction, so the
+  // tenant, its audit trail and the record of the purge go (or stay) together.
+  return asOwner(deps.db, async (tx) => {
+    const purged = await purgeDeletedTenants(tx, deps.clock.now());
+    for (const t of purged) {
+      await recordAuditIn(tx, deps.clock, {
+        tenantId: null,
+        actor: SYSTEM_ACTOR,
+        action: "tenant.purged",
+        target: { kind: "tenant", id: t.id },
+        details: { name: t.name, deleted_at: t.deleted_at?.toISOString() ?? null, deleted_by: t.deleted_by, audit_entries_removed: t.audit_entries },
+      });
+    }
+    return purged.map((t) => t.id);
+  });
 }
 
 /** Whether a tenant accepts sign-ins and data (ACTIVE). */

@@ -59,16 +59,46 @@ export async function updateTenant(
   return row;
 }
 
-/** Tenants whose grace period has ended; their data is removed for good. */
-export async function purgeDeletedTenants(sql: Sql, now: Date): Promise<string[]> {
-  const rows = await sql.query<{ id: string }>("delete from tenants where status = 'DELETED' and purge_after <= $1 returning id", [now]);
+export interface PurgedTenant {
+  id: string;
+  name: string;
+  deleted_at: Date | null;
+  /** Who deleted it, from its audit trail (which goes with it). */
+  deleted_by: string | null;
+  /** The tenant's audit entries removed with it. */
+  audit_entries: number;
+}
+
+/**
+ * Tenants whose grace period has ended; their data is removed for good, their
+ * audit entries too. audit_log refuses deletes to pulse_app (append-only
+ * trigger), so this must run as the owner (asOwner).
+ */
+export async function purgeDeletedTenants(sql: Sql, now: Date): Promise<PurgedTenant[]> {
+  const rows = await sql.query<{ id: string; name: string; deleted_at: Date | null }>(
+    "delete from tenants where status = 'DELETED' and purge_after <= $1 returning id, name, deleted_at",
+    [now],
+  );
   const ids = rows.map((r) => r.id);
+  if (!ids.length) return [];
   // Tables without a foreign key to tenants (append-heavy or partitioned) are cleared by hand,
   // so a tenant created later with the same id starts empty.
-  if (ids.length) {
-    for (const table of ["telemetry", "device_events", "quarantine", "rejection_counts", "alert_events", "notification_attempts", "notification_outbox", "notification_throttle", "rule_state"]) {
-      await sql.query(`delete from ${table} where tenant_id = any($1::text[])`, [ids]);
-    }
+  for (const table of ["telemetry", "device_events", "quarantine", "rejection_counts", "alert_events", "notification_attempts", "notification_outbox", "notification_throttle", "rule_state"]) {
+    await sql.query(`delete from ${table} where tenant_id = any($1::text[])`, [ids]);
   }
-  return ids;
+  // Read before the audit trail goes: the platform record of the purge keeps who deleted the tenant.
+  const deleters = await sql.query<{ tenant_id: string; actor_name: string }>(
+    `select distinct on (tenant_id) tenant_id, actor_name from audit_log
+      where tenant_id = any($1::text[]) and action = 'tenant.deleted' order by tenant_id, id desc`,
+    [ids],
+  );
+  const audit = await sql.query<{ tenant_id: string; n: number }>(
+    "with gone as (delete from audit_log where tenant_id = any($1::text[]) returning tenant_id) select tenant_id, count(*)::int as n from gone group by tenant_id",
+    [ids],
+  );
+  return rows.map((r) => ({
+    ...r,
+    deleted_by: deleters.find((d) => d.tenant_id === r.id)?.actor_name ?? null,
+    audit_entries: audit.find((a) => a.tenant_id === r.id)?.n ?? 0,
+  }));
 }

@@ -1,7 +1,8 @@
 // Tenants through the API, as the operator-admin runs them: create, rename,
 // suspend (people still sign in, but work in no tenant, and the tenant's API
 // keys stop), resume, delete (refused at once, restorable for 30 days), and
-// the purge that ends the grace period. Validation names the field.
+// the purge that ends the grace period, taking the tenant's audit trail with
+// it and leaving a platform audit entry behind. Validation names the field.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createUser } from "../../src/auth/users/service.ts";
@@ -25,6 +26,16 @@ interface TenantJson {
   purge_after: string | null;
 }
 
+interface AuditJson {
+  action: string;
+  tenant_id: string | null;
+  actor_kind: string;
+  actor_name: string;
+  target_kind: string | null;
+  target_id: string | null;
+  details: Record<string, unknown>;
+}
+
 const DAY = 86_400_000;
 const IVAN_PASSWORD = "initech-printer-jams-daily";
 
@@ -33,9 +44,15 @@ describe("tenants", () => {
   const clock = manualClock("2026-06-01T10:00:00Z");
   let admin: Agent;
   let alice: Agent;
+  let initechAuditRows = 0;
 
   const post = (a: Agent, path: string, body?: unknown) => a.send(path, { method: "POST", body: body === undefined ? undefined : JSON.stringify(body) });
   const patch = (a: Agent, path: string, body: unknown) => a.send(path, { method: "PATCH", body: JSON.stringify(body) });
+  const auditOf = async (a: Agent, query: string) => {
+    const res = await a.fetch(`/api/v1/audit-log?${query}&limit=100`);
+    if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`);
+    return ((await res.json()) as { items: AuditJson[] }).items;
+  };
   const tenantOf = async (res: Response) => {
     if (res.status !== 200 && res.status !== 201) throw new Error(`${res.status} ${await res.text()}`);
     return (await res.json()) as TenantJson;
@@ -153,6 +170,22 @@ describe("tenants", () => {
 
     // Deleted for good this time.
     await tenantOf(await admin.send("/api/v1/tenants/initech", { method: "DELETE" }));
+    // Every change so far is in the audit log under the tenant, until the purge.
+    const trail = await auditOf(admin, "action=tenant.&tenant=initech");
+    expect(trail.map((e) => e.action).reverse()).toEqual([
+      "tenant.created",
+      "tenant.updated",
+      "tenant.suspended",
+      "tenant.deleted",
+      "tenant.restored",
+      "tenant.resumed",
+      "tenant.deleted",
+    ]);
+    expect(new Set(trail.map((e) => e.actor_name))).toEqual(new Set(["admin"]));
+    expect(new Set(trail.map((e) => e.tenant_id))).toEqual(new Set(["initech"]));
+    // Ivan's account and sign-ins are in it too.
+    [{ n: initechAuditRows }] = await withSystem(pulse.app.db, (tx) => tx.query<{ n: number }>("select count(*)::int as n from audit_log where tenant_id = 'initech'")) as [{ n: number }];
+    expect(initechAuditRows).toBeGreaterThan(trail.length);
     const deps = { db: pulse.app.db, clock };
     clock.advance(30 * DAY - 60_000);
     expect(await purgeTenants(deps)).toEqual([]);
@@ -171,18 +204,26 @@ describe("tenants", () => {
     expect(((await (await fresh.fetch("/api/v1/tenants?include_deleted=true")).json()) as { items: TenantJson[] }).items.map((t) => t.id)).toEqual(["acme", "globex", "hooli"]);
   });
 
-  test("every tenant change is in the audit log under the tenant", async () => {
+  test("the purge takes the tenant's audit trail with it, and is itself on the platform record", async () => {
     const fresh = await signedIn(pulse.url, "admin", PASSWORDS.admin);
-    const log = (await (await fresh.fetch("/api/v1/audit-log?action=tenant.&tenant=initech&limit=100")).json()) as { items: Array<{ action: string; actor_name: string; tenant_id: string }> };
-    expect(log.items.map((e) => e.action).reverse()).toEqual([
-      "tenant.created",
-      "tenant.updated",
-      "tenant.suspended",
-      "tenant.deleted",
-      "tenant.restored",
-      "tenant.resumed",
-      "tenant.deleted",
+    expect(await auditOf(fresh, "tenant=initech")).toEqual([]);
+    const [left] = await withSystem(pulse.app.db, (tx) => tx.query<{ n: number }>("select count(*)::int as n from audit_log where tenant_id = 'initech'"));
+    expect(left).toEqual({ n: 0 });
+
+    const purged = await auditOf(fresh, "action=tenant.purged");
+    expect(purged).toEqual([
+      expect.objectContaining({
+        tenant_id: null,
+        actor_kind: "system",
+        actor_name: "system",
+        target_kind: "tenant",
+        target_id: "initech",
+        details: { name: "Initech Ltd", deleted_at: expect.any(String), deleted_by: "admin", audit_entries_removed: initechAuditRows },
+      }),
     ]);
-    expect(new Set(log.items.map((e) => e.actor_name))).toEqual(new Set(["admin"]));
+    // A platform entry: no tenant-admin sees it, and other tenants' trails are untouched.
+    const aliceNow = await signedIn(pulse.url, "alice", PASSWORDS.alice);
+    expect(await auditOf(aliceNow, "action=tenant.")).not.toContainEqual(expect.objectContaining({ action: "tenant.purged" }));
+    expect((await auditOf(fresh, "tenant=acme")).length).toBeGreaterThan(0);
   });
 });
