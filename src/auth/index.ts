@@ -84,7 +84,7 @@ export function createAuth(deps: { config: Config; db: Db; clock: Clock; log: Lo
       publicUrl: deps.publicUrl,
       cache: new Map(),
       // Always refuses private addresses; used for tenant providers unless the operator allows private networks.
-      guardedFetch: createSafeFetch({ allowPrivate: false, timeoutMs: FETCH_TIMEOUT_MS }),
+      guardedFetch: createSafeFetch({ allowPrivate: false, timeoutMs: FETCH_TIMEOUT_MS, setting: "[auth] federation_allow_private_networks" }),
       allowPrivateNetworks: config["auth.federation_allow_private_networks"],
     },
     cookies: { session: name("pulse_session"), idp: name("pulse_idp"), login: name("pulse_login"), formCsrf: name("pulse_form"), secure },

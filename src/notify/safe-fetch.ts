@@ -9,7 +9,11 @@ import { DeliveryError } from "./channel.ts";
 
 export type SafeFetch = (url: string, init: RequestInit & { timeoutMs?: number }) => Promise<Response>;
 
-export function createSafeFetch(opts: { allowPrivate: boolean; timeoutMs: number }): SafeFetch {
+/** The config key that allows private addresses, named in refusals. */
+const NOTIFY_SETTING = "[notify] allow_private_networks";
+
+export function createSafeFetch(opts: { allowPrivate: boolean; timeoutMs: number; setting?: string }): SafeFetch {
+  const refusePrivate = createHostGuard({ allowPrivate: false, setting: opts.setting });
   return async (url, init) => {
     let u: URL;
     try {
@@ -33,14 +37,14 @@ export function createSafeFetch(opts: { allowPrivate: boolean; timeoutMs: number
  * resolve the host, refuse private addresses unless allowed, and return the
  * address to connect to (so a second lookup cannot answer differently).
  */
-export function createHostGuard(opts: { allowPrivate: boolean }): (host: string) => Promise<string> {
+export function createHostGuard(opts: { allowPrivate: boolean; setting?: string }): (host: string) => Promise<string> {
   return async (hostname) => {
     const host = hostname.replace(/^\[|\]$/g, "");
     if (!host) throw new DeliveryError("no host given", { permanent: true });
     const addresses = await resolveAll(host);
     if (!opts.allowPrivate) {
       const bad = addresses.find(isPrivateAddress);
-      if (bad) throw new DeliveryError(`${host} resolves to a private address (${bad}); an operator can allow this with [notify] allow_private_networks`, { permanent: true });
+      if (bad) throw new DeliveryError(`${host} resolves to a private address (${bad}); an operator can allow this with ${opts.setting ?? NOTIFY_SETTING}`, { permanent: true });
     }
     return addresses[0]!;
   };
@@ -54,8 +58,6 @@ async function resolveAll(host: string): Promise<string[]> {
     throw new DeliveryError(`cannot resolve ${host}`, { permanent: false, cause: err });
   }
 }
-
-const refusePrivate = createHostGuard({ allowPrivate: false });
 
 /** Loopback, private, link-local, carrier-grade NAT, unspecified, multicast (IPv4 and IPv6, IPv4 inside IPv6 too). */
 export function isPrivateAddress(ip: string): boolean {

@@ -11,7 +11,8 @@ import type { Tab } from "./browser.ts";
 /** A Pulse on a known port, so public_url (and so every emailed or shown link) points at it. */
 export async function startIdentityPulse(): Promise<TestPulse> {
   const port = await freePort("127.0.0.1");
-  return startPulse({ config: { "http.port": port, public_url: `http://127.0.0.1:${port}` } });
+  // Alice adds an acme identity provider served by this very Pulse (on 127.0.0.1), which tenant providers may not use by default.
+  return startPulse({ config: { "http.port": port, public_url: `http://127.0.0.1:${port}`, "auth.federation_allow_private_networks": true } });
 }
 
 /**

@@ -170,6 +170,21 @@ describe("with email configured", () => {
     expect(mails.at(-1)!.to).toBe("bob@acme.test");
     expect(mails.at(-1)!.body.replace(/=\r\n/g, "")).toContain("/reset-password/");
   });
+
+  test("one address asking too often gets the form back with 429, Retry-After and why, not a 400", async () => {
+    const form = await fetch(pulse.url + "/forgot-password");
+    const cookie = form.headers.getSetCookie().find((c) => c.startsWith("pulse_form="))!.split(";")[0]!;
+    const token = cookie.split("=")[1]!;
+    const ask = () =>
+      fetch(pulse.url + "/forgot-password", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", cookie }, body: new URLSearchParams({ _form: token, email: "nobody@acme.test" }).toString() });
+    let res = await ask();
+    for (let i = 0; i < 20 && res.status === 200; i++) res = await ask();
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    const page = await res.text();
+    expect(page).toContain('action="/forgot-password"');
+    expect(page).toMatch(/too many|try again/i);
+  });
 });
 
 describe("helpers behind the pages", () => {

@@ -218,6 +218,11 @@ export function invitePages(auth: Auth, assets: Assets): Hono<HttpEnv> {
     try {
       await requestPasswordReset(auth.users, form.email ?? "", meta(c));
     } catch (err) {
+      // Too many requests from this address: 429 with when to try again, like the sign-in form.
+      if (err instanceof AppError && err.code === "rate_limited") {
+        if (err.retryAfterSeconds) c.header("Retry-After", String(err.retryAfterSeconds));
+        return forgotPage(c, formError(err, form, {}, ["email"]), err.status);
+      }
       return forgotPage(c, formError(err, form, {}, ["email"]), 400);
     }
     // The same answer whether or not the account exists.
