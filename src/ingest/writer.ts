@@ -7,11 +7,12 @@
 // half-written. When the queue is full, enqueue refuses and callers push back
 // (HTTP 503, MQTT stops reading the socket).
 
-import type { Db, Sql } from "../db/db.ts";
+import type { Db } from "../db/db.ts";
 import { SYSTEM_SCOPE_SQL } from "../db/scope.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
-import type { Envelope, MetricValue } from "./parse.ts";
+import { writeBatch } from "./batch-store.ts";
+import type { Envelope } from "./parse.ts";
 
 export interface Accepted {
   env: Envelope;
@@ -60,7 +61,6 @@ export interface Writer {
   stop(opts?: { deadlineMs?: number; spool?: (messages: readonly Accepted[]) => Promise<void> }): Promise<void>;
 }
 
-const TOUCH_EVERY_MS = 60_000;
 const WAKE_SLICE = 500;
 const MAX_RETRY_DELAY_MS = 5_000;
 /** Writing at shutdown stops here, leaving time to spool the rest within the 10 s a shutdown may take. */
@@ -263,168 +263,6 @@ export function createWriter(opts: WriterOptions): Writer {
     },
   };
 }
-
-interface DeviceUpdate {
-  tenantId: string;
-  deviceId: string;
-  lastSeen: Date;
-  lastTelemetry: Date | null;
-  lastHeartbeat: Date | null;
-  metrics: Record<string, MetricValue>;
-  metricsTime: number;
-  firstSeq: number | null;
-  lastSeq: number | null;
-  gaps: number;
-  count: number;
-  lat: number | null;
-  lng: number | null;
-}
-
-/** One batch, inside one transaction. Exported for tests of the SQL. */
-export async function writeBatch(tx: Sql, batch: readonly Accepted[], seenMetrics: Map<string, number>, touchedTokens: Map<string, number>): Promise<void> {
-  // Telemetry columns as text, for TELEMETRY_INSERT.
-  const times: string[] = [];
-  const tenants: string[] = [];
-  const deviceIds: string[] = [];
-  const metricsJson: string[] = [];
-  const devices = new Map<string, DeviceUpdate>();
-  const newMetrics = new Map<string, [string, string, string]>();
-  const tokens = new Set<string>();
-  const nowMs = Date.now();
-
-  for (const { env, receivedAt, tokenId } of batch) {
-    let hasMetrics = false;
-    for (const _ in env.metrics) {
-      hasMetrics = true;
-      break;
-    }
-    if (hasMetrics) {
-      times.push(env.time.toISOString());
-      tenants.push(env.tenantId);
-      deviceIds.push(env.deviceId);
-      metricsJson.push(JSON.stringify(env.metrics));
-    }
-    const key = `${env.tenantId}\u0000${env.deviceId}`;
-    let d = devices.get(key);
-    if (!d) {
-      d = { tenantId: env.tenantId, deviceId: env.deviceId, lastSeen: receivedAt, lastTelemetry: null, lastHeartbeat: null, metrics: {}, metricsTime: 0, firstSeq: null, lastSeq: null, gaps: 0, count: 0, lat: null, lng: null };
-      devices.set(key, d);
-    }
-    d.count++;
-    if (receivedAt > d.lastSeen) d.lastSeen = receivedAt;
-    if (env.msgType === "telemetry") d.lastTelemetry = !d.lastTelemetry || env.time > d.lastTelemetry ? env.time : d.lastTelemetry;
-    else d.lastHeartbeat = !d.lastHeartbeat || env.time > d.lastHeartbeat ? env.time : d.lastHeartbeat;
-    // Latest value of each metric by the device's own time, so a late message does not overwrite a newer one.
-    if (hasMetrics && env.time.getTime() >= d.metricsTime) {
-      Object.assign(d.metrics, env.metrics);
-      d.metricsTime = env.time.getTime();
-    } else if (hasMetrics) d.metrics = { ...env.metrics, ...d.metrics };
-    if (env.seq !== undefined) {
-      if (d.lastSeq !== null && env.seq > d.lastSeq + 1) d.gaps += env.seq - d.lastSeq - 1;
-      if (d.firstSeq === null) d.firstSeq = env.seq;
-      if (d.lastSeq === null || env.seq > d.lastSeq) d.lastSeq = env.seq;
-    }
-    if (env.lat !== undefined) d.lat = env.lat;
-    if (env.lng !== undefined) d.lng = env.lng;
-    for (const name in env.metrics) {
-      const mk = `${env.tenantId}\u0000${name}`;
-      const seen = seenMetrics.get(mk);
-      if (seen === undefined || nowMs - seen > TOUCH_EVERY_MS) newMetrics.set(mk, [env.tenantId, name, typeof env.metrics[name]]);
-    }
-    if (tokenId && !(nowMs - (touchedTokens.get(tokenId) ?? 0) < TOUCH_EVERY_MS)) tokens.add(tokenId);
-  }
-
-  // Every statement is sent at once (pipelined); the first error fails the batch.
-  const statements: Promise<unknown>[] = [];
-  if (times.length) statements.push(tx.query(TELEMETRY_INSERT, [times.join(","), tenants.join(","), deviceIds.join(","), metricsJson.join("\n")]));
-
-  const ds = [...devices.values()];
-  // Devices deleted since their message was accepted are skipped, not an error that blocks the batch.
-  // What depends on a device's stored row (the merged last_metrics, the seq gap
-  // since the stored last_seq) is worked out against that row, locked first
-  // (`cur`, found by its key). Looking the batch's values up in `b` from the ON
-  // CONFLICT clause instead scanned the whole batch once per device: quadratic,
-  // 5,000 devices in a batch took seconds.
-  statements.push(tx.query(
-    `with b as (
-       select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::jsonb[],
-                            $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::float8[], $12::float8[], $13::timestamptz[])
-         as t(tenant_id, device_id, last_seen, last_tel, last_hb, metrics, first_seq, last_seq, gaps, n, lat, lng, metrics_time)
-     ), cur as (
-       select s.tenant_id, s.device_id, s.last_seq, s.last_telemetry_at, s.last_metrics
-         from device_state s join b on s.tenant_id = b.tenant_id and s.device_id = b.device_id
-          for update of s
-     )
-     insert into device_state as s (tenant_id, device_id, last_seen_at, last_telemetry_at, last_heartbeat_at, last_metrics, last_seq, seq_gaps, messages, lat, lng)
-     select b.tenant_id, b.device_id, b.last_seen, b.last_tel, b.last_hb,
-            -- Metrics measured before the stored ones (a late message) only fill in names not known yet.
-            case when cur.device_id is null then b.metrics
-                 when cur.last_telemetry_at is null or b.metrics_time >= cur.last_telemetry_at then cur.last_metrics || b.metrics
-                 else b.metrics || cur.last_metrics end,
-            b.last_seq, b.gaps + greatest(0, coalesce(b.first_seq - cur.last_seq - 1, 0)), b.n, b.lat, b.lng
-       from b join devices d on d.tenant_id = b.tenant_id and d.id = b.device_id
-       left join cur on cur.tenant_id = b.tenant_id and cur.device_id = b.device_id
-     on conflict (tenant_id, device_id) do update set
-       last_seen_at = greatest(s.last_seen_at, excluded.last_seen_at),
-       last_telemetry_at = greatest(s.last_telemetry_at, excluded.last_telemetry_at),
-       last_heartbeat_at = greatest(s.last_heartbeat_at, excluded.last_heartbeat_at),
-       last_metrics = excluded.last_metrics,
-       seq_gaps = s.seq_gaps + excluded.seq_gaps,
-       last_seq = coalesce(excluded.last_seq, s.last_seq),
-       messages = s.messages + excluded.messages,
-       lat = coalesce(excluded.lat, s.lat),
-       lng = coalesce(excluded.lng, s.lng)`,
-    [
-      ds.map((d) => d.tenantId),
-      ds.map((d) => d.deviceId),
-      ds.map((d) => d.lastSeen),
-      ds.map((d) => d.lastTelemetry),
-      ds.map((d) => d.lastHeartbeat),
-      ds.map((d) => JSON.stringify(d.metrics)),
-      ds.map((d) => d.firstSeq),
-      ds.map((d) => d.lastSeq),
-      ds.map((d) => d.gaps),
-      ds.map((d) => d.count),
-      ds.map((d) => d.lat),
-      ds.map((d) => d.lng),
-      ds.map((d) => (d.metricsTime ? new Date(d.metricsTime) : null)),
-    ],
-  ));
-
-  if (newMetrics.size) {
-    const ms = [...newMetrics.values()];
-    statements.push(tx.query(
-      `insert into metric_catalog as c (tenant_id, name, kind, first_seen_at, last_seen_at)
-       select t.tenant_id, t.name, t.kind, now(), now() from unnest($1::text[], $2::text[], $3::text[]) as t(tenant_id, name, kind)
-         join tenants on tenants.id = t.tenant_id
-       on conflict (tenant_id, name) do update set last_seen_at = now()`,
-      [ms.map((m) => m[0]), ms.map((m) => m[1]), ms.map((m) => m[2])],
-    ));
-  }
-  if (tokens.size) statements.push(tx.query("update device_tokens set last_used_at = now() where id = any($1::uuid[])", [[...tokens]]));
-  await Promise.all(statements);
-
-  // Remembered once the statements ran. Should the transaction still roll back, a
-  // retried batch skips these names and the catalog learns them on their next
-  // message after a minute: the catalog is a directory, never the data itself.
-  for (const k of newMetrics.keys()) seenMetrics.set(k, nowMs);
-  for (const t of tokens) touchedTokens.set(t, nowMs);
-}
-
-/**
- * The batch's telemetry rows in one INSERT, each column one text parameter
- * split on the server. Cheaper than COPY here: COPY cannot load a table under
- * row-level security, so it went through a temporary table (COPY, then
- * INSERT … SELECT), which cost Postgres ~15% more CPU and three more round
- * trips; on PGlite it replaces a multi-row INSERT with four parameters a row.
- * The separators cannot occur in the values: times are ISO-8601, tenant and
- * device ids are slugs (parse.ts), and JSON.stringify never writes a raw
- * newline. (Were one to slip in anyway, the columns would differ in length
- * and a NOT NULL column would refuse the batch: never a row written askew.)
- */
-const TELEMETRY_INSERT = `insert into telemetry (time, tenant_id, device_id, metrics)
-  select t::timestamptz, te, d, m::jsonb
-    from unnest(string_to_array($1, ','), string_to_array($2, ','), string_to_array($3, ','), string_to_array($4, E'\n')) as u(t, te, d, m)`;
 
 /** A message the database refused for its content: never retried, quarantined. */
 export class PoisonError extends Error {
