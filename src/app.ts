@@ -9,13 +9,12 @@ import { ensureBootstrapAdmin, printAdminBanner } from "./auth/bootstrap.ts";
 import { startControlServer, type ControlServer } from "./control/server.ts";
 import type { Db } from "./db/db.ts";
 import { openDatabase, type DbInfo, type OpenedDb } from "./db/open.ts";
-import { maintainPartitions } from "./db/partitions.ts";
-import { applyTimescalePolicies } from "./db/timescale.ts";
 import type { HttpEnv } from "./http/env.ts";
 import { buildHttpApp, listenHttp, type HttpListener } from "./http/server.ts";
 import { startBroker, type Broker } from "./ingest/broker.ts";
 import { startLeaderElection, type Leader } from "./jobs/leader.ts";
-import { startScheduler, type Job, type Scheduler } from "./jobs/scheduler.ts";
+import { periodicJobs } from "./jobs/periodic.ts";
+import { startScheduler, type Scheduler } from "./jobs/scheduler.ts";
 import { systemClock, type Clock } from "./lib/clock.ts";
 import type { Logger } from "./lib/logger.ts";
 import { createMetrics, type Metrics } from "./lib/metrics.ts";
@@ -24,7 +23,6 @@ import { createSecretBox, resolveSecretKey, type SecretBox } from "./lib/secrets
 import { systemApi } from "./system/api.ts";
 import { auditApi } from "./audit/api.ts";
 import { apiKeysApi } from "./auth/apikeys/api.ts";
-import { cleanupAuth } from "./auth/cleanup.ts";
 import { createAuth, type Auth } from "./auth/index.ts";
 import { meApi } from "./auth/me-api.ts";
 import { authenticate, requireApiAuth } from "./auth/middleware.ts";
@@ -34,13 +32,11 @@ import { identityProvidersApi } from "./auth/federation/api.ts";
 import { usersApi } from "./auth/users/api.ts";
 import { createMailer } from "./notify/mailer.ts";
 import { tenantsApi } from "./tenants/api.ts";
-import { purgeTenants } from "./tenants/service.ts";
-import { retentionJob } from "./retention/job.ts";
 import { DEVICES_CHANNEL } from "./db/bus.ts";
 import { createGate } from "./ingest/accept.ts";
 import { ingestRoutes } from "./ingest/http.ts";
 import { attachMqttIngest } from "./ingest/mqtt.ts";
-import { createQuarantine, pruneQuarantine } from "./ingest/quarantine.ts";
+import { createQuarantine } from "./ingest/quarantine.ts";
 import { quarantineApi } from "./ingest/quarantine-api.ts";
 import { createRegistry } from "./ingest/registry.ts";
 import { createWriter } from "./ingest/writer.ts";
@@ -48,7 +44,7 @@ import { replaySpool, spoolMessages } from "./ingest/spool.ts";
 import { mqttWebSocketHandlers, upgradeMqtt } from "./ingest/ws.ts";
 import { ensureSelfSigned } from "./lib/selfsigned.ts";
 import { readFileSync } from "node:fs";
-import { STATUS_CHANNEL, sweepStatus } from "./ingest/status-sweep.ts";
+import { STATUS_CHANNEL } from "./ingest/status-sweep.ts";
 import { liveRoutes } from "./live/api.ts";
 import { startHub, type Hub } from "./live/hub.ts";
 import { telemetryApi } from "./telemetry/api.ts";
@@ -279,85 +275,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   openapiDoc = openapi;
 
-  const jobs: Job[] = [
-    {
-      name: "device-status-sweep",
-      leaderOnly: true,
-      everySeconds: config["devices.status_sweep_seconds"],
-      run: async () => {
-        const changes = await sweepStatus(db, clock.now());
-        if (changes.length) log.debug("device connectivity changed", { count: changes.length });
-        await engine.checkHeartbeats();
-      },
-    },
-    {
-      name: "alert-deadlines",
-      leaderOnly: true,
-      everySeconds: 5,
-      run: async () => {
-        await engine.checkDeadlines();
-      },
-    },
-    {
-      name: "escalations",
-      leaderOnly: true,
-      everySeconds: 5,
-      run: async () => {
-        await escalation.run();
-      },
-    },
-    {
-      name: "quarantine-prune",
-      leaderOnly: true,
-      cron: "0 */10 * * * *",
-      run: async () => {
-        await pruneQuarantine(db);
-      },
-    },
-    {
-      name: "auth-cleanup",
-      leaderOnly: true,
-      cron: "0 17 * * * *",
-      run: () => cleanupAuth(auth),
-    },
-    {
-      name: "signing-key-rotation",
-      leaderOnly: true,
-      runAtStart: true,
-      cron: "0 0 3 * * *",
-      run: async () => {
-        await auth.keys.signingKey();
-      },
-    },
-    {
-      name: "tenant-purge",
-      leaderOnly: true,
-      cron: "0 30 3 * * *",
-      run: async () => {
-        const purged = await purgeTenants({ db, clock });
-        if (purged.length) log.info("tenants purged after their grace period", { tenants: purged });
-      },
-    },
-    retentionJob({ db, clock, log, metrics, config }),
-    dbInfo.timescale.hypertable
-      ? {
-          name: "telemetry-policies",
-          leaderOnly: true,
-          runAtStart: true,
-          cron: "0 0 0 * * *",
-          run: () => applyTimescalePolicies(db, config["telemetry.retention_days"], config["telemetry.compress_after_days"]),
-        }
-      : {
-          name: "telemetry-partitions",
-          leaderOnly: true,
-          runAtStart: true,
-          cron: "0 5 * * * *",
-          run: async () => {
-            const r = await maintainPartitions(db, { now: clock.now(), retentionDays: config["telemetry.retention_days"] });
-            if (r.created.length || r.dropped.length) log.info("telemetry partitions maintained", { created: r.created.length, dropped: r.dropped });
-          },
-        },
-  ];
+  const jobs = periodicJobs({ db, dbInfo, clock, log, metrics, config, auth, engine, escalation });
 
   let listener: HttpListener | undefined;
   let control: ControlServer | undefined;
