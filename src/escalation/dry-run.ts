@@ -11,7 +11,8 @@ import { routeMatches } from "../notify/routing.ts";
 import { listNotificationRoutes } from "../notify/service.ts";
 import type { EscalationDeps } from "./service.ts";
 import { policyFor } from "./service.ts";
-import { deviceFacts, findPolicy, isUuid } from "./store.ts";
+import type { Sql } from "../db/db.ts";
+import { deviceFacts, findPolicy, isUuid, ruleName, type LevelRow } from "./store.ts";
 import { describeOutcome, resolveLevel, type TargetOutcome } from "./targets.ts";
 
 export interface DryRunInput {
@@ -53,31 +54,13 @@ export async function dryRunPaging(deps: EscalationDeps, ctx: Ctx, input: DryRun
   return withTenant(deps.db, ctx, async (tx) => {
     const device = await deviceFacts(tx, ctx.tenantId, deviceId);
     if (!device) throw invalid("device_id", `device_id: no device ${deviceId} in this tenant`);
-    if (ruleId && !(await tx.query("select 1 from alert_rules where id = $1", [ruleId])).length) throw invalid("rule_id", `rule_id: no alert rule ${ruleId} in this tenant`);
+    if (ruleId && (await ruleName(tx, ruleId)) === null) throw invalid("rule_id", `rule_id: no alert rule ${ruleId} in this tenant`);
     const alertLike = { tenant_id: ctx.tenantId, alert_type: type as "THRESHOLD" | "NO_HEARTBEAT", rule_id: ruleId, device_id: deviceId, site_id: device.site_id, severity, suppressed: false, silenced_until: null };
     const routing = routes
       .filter((r) => r.channel_enabled && routeMatches(r, alertLike, "triggered", { tags: device.tags }, now.getTime()))
       .map((r) => ({ route_id: r.id, route_name: r.name, channel_id: r.channel_id, channel_type: r.channel_type }));
     const policy = await policyFor(tx, alertLike);
-    const levels: DryRun["levels"] = [];
-    let at = now.getTime();
-    for (const l of policy?.levels ?? []) {
-      at += l.delay_minutes * 60_000;
-      const outcomes = await resolveLevel(tx, { tenantId: ctx.tenantId, severity }, l.targets, new Date(at));
-      levels.push({
-        level: l.position,
-        at: new Date(at),
-        delay_minutes: l.delay_minutes,
-        targets: outcomes.map((o) => ({
-          target: o.target,
-          who: o.who,
-          onCallFor: o.onCallFor,
-          skipped: o.skipped,
-          message: describeOutcome(l.position, o),
-          via: o.pages.map((p) => ("recipient" in p.destination ? { kind: p.destination.recipient.kind, address: p.destination.recipient.address } : { channel_id: p.destination.channelId })),
-        })),
-      });
-    }
+    const levels = await levelsFrom(tx, ctx.tenantId, severity, policy?.levels ?? [], now);
     return {
       at: now,
       alert: { severity, device_id: deviceId, site_id: device.site_id, type: alertLike.alert_type, rule_id: ruleId },
@@ -107,25 +90,30 @@ export async function previewEscalationPolicy(deps: EscalationDeps, ctx: Ctx, po
   return withTenant(deps.db, ctx, async (tx) => {
     const policy = await findPolicy(tx, ctx.tenantId, policyId);
     if (!policy) throw notFound(`escalation policy ${policyId}`);
-    const levels: DryRun["levels"] = [];
-    let at = now.getTime();
-    for (const l of policy.levels) {
-      at += l.delay_minutes * 60_000;
-      const outcomes = await resolveLevel(tx, { tenantId: ctx.tenantId, severity }, l.targets, new Date(at));
-      levels.push({
-        level: l.position,
-        at: new Date(at),
-        delay_minutes: l.delay_minutes,
-        targets: outcomes.map((o) => ({
-          target: o.target,
-          who: o.who,
-          onCallFor: o.onCallFor,
-          skipped: o.skipped,
-          message: describeOutcome(l.position, o),
-          via: o.pages.map((p) => ("recipient" in p.destination ? { kind: p.destination.recipient.kind, address: p.destination.recipient.address } : { channel_id: p.destination.channelId })),
-        })),
-      });
-    }
-    return { at: now, severity, levels };
+    return { at: now, severity, levels: await levelsFrom(tx, ctx.tenantId, severity, policy.levels, now) };
   });
+}
+
+/** Each level of a policy run that starts now: when it would fire, and whom each target would reach then, through what. */
+async function levelsFrom(tx: Sql, tenantId: string, severity: Severity, policyLevels: readonly LevelRow[], now: Date): Promise<DryRun["levels"]> {
+  const levels: DryRun["levels"] = [];
+  let at = now.getTime();
+  for (const l of policyLevels) {
+    at += l.delay_minutes * 60_000;
+    const outcomes = await resolveLevel(tx, { tenantId, severity }, l.targets, new Date(at));
+    levels.push({
+      level: l.position,
+      at: new Date(at),
+      delay_minutes: l.delay_minutes,
+      targets: outcomes.map((o) => ({
+        target: o.target,
+        who: o.who,
+        onCallFor: o.onCallFor,
+        skipped: o.skipped,
+        message: describeOutcome(l.position, o),
+        via: o.pages.map((p) => ("recipient" in p.destination ? { kind: p.destination.recipient.kind, address: p.destination.recipient.address } : { channel_id: p.destination.channelId })),
+      })),
+    });
+  }
+  return levels;
 }
