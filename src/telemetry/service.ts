@@ -4,6 +4,7 @@
 // offset, applied at read time so stored data never changes).
 
 import { RULES_CHANNEL } from "../alerts/engine.ts";
+import { notifyChange } from "../db/bus.ts";
 import type { Db } from "../db/db.ts";
 import { withTenant } from "../db/scope.ts";
 import { requirePermission, type Ctx } from "../lib/ctx.ts";
@@ -206,7 +207,7 @@ export async function updateMetric(
     if (current.kind !== "number" && (patch.multiplier != null || patch.offset != null)) throw invalid("multiplier", `multiplier: only numeric metrics can be normalized (${name} is ${current.kind})`);
     if (patch.multiplier === 0) throw invalid("multiplier", "multiplier: must not be 0");
     // Normalized alert rules compare with these: every node's engine reloads them.
-    if (patch.multiplier !== undefined || patch.offset !== undefined) await tx.query("select pg_notify($1, $2)", [RULES_CHANNEL, ctx.tenantId]);
+    if (patch.multiplier !== undefined || patch.offset !== undefined) await notifyChange(tx, RULES_CHANNEL, ctx.tenantId);
     return (await updateCatalog(tx, ctx.tenantId, name, patch))!;
   });
 }
