@@ -9,6 +9,7 @@ import { randomPassword } from "../lib/ids.ts";
 import { initSetting } from "../system/store.ts";
 import { hashPassword } from "./passwords.ts";
 import { passwordProblem } from "./password-policy.ts";
+import { insertBootstrapAdmin } from "./users/store.ts";
 import { ConfigError } from "../config.ts";
 
 export interface BootstrapResult {
@@ -26,12 +27,7 @@ export async function ensureBootstrapAdmin(db: Db, configuredPassword: string): 
   const hash = await hashPassword(password);
   const created = await withSystem(db, async (tx) => {
     if (!(await initSetting(tx, "bootstrap.admin_created", new Date().toISOString()))) return false;
-    await tx.query(
-      `insert into users (username, name, password_hash, platform_role, must_change_password, password_changed_at)
-       values ('admin', 'Administrator', $1, 'operator-admin', $2, now())
-       on conflict (lower(username)) do nothing`,
-      [hash, !configuredPassword],
-    );
+    await insertBootstrapAdmin(tx, hash, !configuredPassword);
     return true;
   });
   return created ? { created, generatedPassword: configuredPassword ? undefined : password } : { created };

@@ -3,8 +3,9 @@
 import { withSystem } from "../db/scope.ts";
 import type { Auth } from "./index.ts";
 import { deleteExpiredCodes, deleteExpiredRefreshTokens, deleteExpiredSigningKeys } from "./oidc/store.ts";
-import { deleteExpiredSessions } from "./sessions/store.ts";
+import { deleteExpiredSessions, deleteStaleThrottles } from "./sessions/store.ts";
 import { LONGEST_WINDOW_MS } from "./throttle.ts";
+import { deleteExpiredPasswordResets } from "./users/store.ts";
 
 export async function cleanupAuth(auth: Pick<Auth, "db" | "clock">): Promise<void> {
   const now = auth.clock.now();
@@ -16,7 +17,7 @@ export async function cleanupAuth(auth: Pick<Auth, "db" | "clock">): Promise<voi
     await deleteExpiredRefreshTokens(tx, dayAgo);
     await deleteExpiredSigningKeys(tx, now);
     // Kept for the longest window (reset mails per account count over an hour), not login's 15 minutes.
-    await tx.query("delete from login_throttle where window_start < $1 and (locked_until is null or locked_until < $2)", [new Date(now.getTime() - LONGEST_WINDOW_MS), now]);
-    await tx.query("delete from password_resets where expires_at < $1", [dayAgo]);
+    await deleteStaleThrottles(tx, new Date(now.getTime() - LONGEST_WINDOW_MS), now);
+    await deleteExpiredPasswordResets(tx, dayAgo);
   });
 }

@@ -7,6 +7,7 @@ import type { Db } from "../db/db.ts";
 import { withSystem } from "../db/scope.ts";
 import type { Caller, Ctx, PlatformRole, Role, TenantRole } from "../lib/ctx.ts";
 import { AppError } from "../lib/errors.ts";
+import { findUserState } from "./users/store.ts";
 
 export interface Principal {
   kind: "user" | "apikey";
@@ -50,19 +51,6 @@ export function ctxOf(p: Principal, meta: { ip?: string; requestId?: string }): 
   return caller as Ctx;
 }
 
-interface UserStateRow {
-  id: string;
-  username: string;
-  name: string;
-  email: string | null;
-  status: string;
-  platform_role: PlatformRole | null;
-  must_change_password: boolean;
-  tenant_role: TenantRole | null;
-  tenant_status: string | null;
-  tenant_name: string | null;
-}
-
 /**
  * A user's principal in a tenant (or none). Undefined when the account is
  * disabled or gone. A tenant they no longer belong to (and cannot read as an
@@ -76,17 +64,7 @@ export async function loadUserPrincipal(
   via: Principal["via"],
   extra: Pick<Principal, "sessionIdHash" | "clientId"> = {},
 ): Promise<Principal | undefined> {
-  const [row] = await withSystem(db, (tx) =>
-    tx.query<UserStateRow>(
-      `select u.id, u.username, u.name, u.email, u.status, u.platform_role, u.must_change_password,
-              m.role as tenant_role, t.status as tenant_status, t.name as tenant_name
-         from users u
-         left join tenants t on t.id = $2
-         left join tenant_memberships m on m.user_id = u.id and m.tenant_id = $2
-        where u.id = $1`,
-      [userId, tenantId],
-    ),
-  );
+  const row = await withSystem(db, (tx) => findUserState(tx, userId, tenantId));
   if (!row || row.status !== "ACTIVE") return undefined;
   const tenantUsable =
     tenantId !== null && row.tenant_status !== null && (row.platform_role !== null ? row.tenant_status !== "DELETED" : row.tenant_status === "ACTIVE" && row.tenant_role !== null);

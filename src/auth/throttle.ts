@@ -6,7 +6,7 @@
 import type { Db } from "../db/db.ts";
 import { withSystem } from "../db/scope.ts";
 import type { Clock } from "../lib/clock.ts";
-import { clearThrottle, lockThrottle, saveThrottle } from "./sessions/store.ts";
+import { clearThrottle, lockThrottle, releaseThrottleUse, saveThrottle } from "./sessions/store.ts";
 
 export const WINDOW_MS = 15 * 60_000;
 export const LOCK_MS = 15 * 60_000;
@@ -82,7 +82,7 @@ export async function releaseAttempt(deps: ThrottleDeps, login: string, ip: stri
   const k = keysFor(login, ip);
   await withSystem(deps.db, async (tx) => {
     await clearThrottle(tx, k.account);
-    await tx.query("update login_throttle set failures = greatest(0, failures - 1), locked_until = case when failures - 1 < $2 then null else locked_until end where key = $1", [k.ip, deps.maxPerIp]);
+    await releaseThrottleUse(tx, k.ip, deps.maxPerIp);
   });
 }
 

@@ -16,7 +16,7 @@ import { AppError, conflict, invalid, notFound } from "../../lib/errors.ts";
 import { base64url, randomSecret } from "../../lib/ids.ts";
 import type { SecretBox } from "../../lib/secrets.ts";
 import { requireText } from "../../lib/validate.ts";
-import { insertUser, upsertMembership } from "../users/store.ts";
+import { findTenantStatus, findUserStatus, insertUser, setUserPlatformRole, upsertMembership } from "../users/store.ts";
 import { discover, isGuarded, upstreamFetch, type UpstreamDeps } from "./discovery.ts";
 import { deleteProvider, findLinkedUser, findProvider, findProviderBySlug, insertProvider, linkIdentity, listProviders, updateProvider, type MappingRule, type ProviderRow } from "./store.ts";
 
@@ -290,14 +290,14 @@ export async function completeFederatedSignIn(
       await recordAuditIn(tx, deps.clock, { tenantId: grant.tenant?.id ?? null, actor: { kind: "user", id: userId, name: user.username }, action: "user.created_jit", target: { kind: "user", id: userId }, ip: meta.ip, requestId: meta.requestId, details: { idp: row.slug } });
     }
     if (grant.tenant) {
-      const [t] = await tx.query<{ status: string }>("select status from tenants where id = $1", [grant.tenant.id]);
+      const t = await findTenantStatus(tx, grant.tenant.id);
       if (t?.status !== "ACTIVE") throw new AppError("forbidden", `the tenant ${grant.tenant.id} your account maps to is not available`);
     }
     // Roles follow the provider on every sign-in, so a change upstream takes effect here.
     if (grant.tenant) await upsertMembership(tx, { tenantId: grant.tenant.id, userId, role: grant.tenant.role, now });
-    if (grant.platformRole) await tx.query("update users set platform_role = $2 where id = $1", [userId, grant.platformRole]);
+    if (grant.platformRole) await setUserPlatformRole(tx, userId, grant.platformRole);
     await linkIdentity(tx, row.id, claims.sub!, userId, now);
-    const [u] = await tx.query<{ status: string; username: string }>("select status, username from users where id = $1", [userId]);
+    const u = await findUserStatus(tx, userId);
     if (u?.status !== "ACTIVE") throw new AppError("unauthorized", "this account is disabled");
     return { userId, username: u.username };
   });

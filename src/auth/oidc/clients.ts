@@ -11,7 +11,7 @@ import { requirePermission, type Ctx } from "../../lib/ctx.ts";
 import { invalid, notFound } from "../../lib/errors.ts";
 import { randomSecret, sha256Hex } from "../../lib/ids.ts";
 import { requireText } from "../../lib/validate.ts";
-import { insertClient, listTenantClients, revokeClient, type ClientRow } from "./store.ts";
+import { insertClient, listTenantClients, revokeClient, revokeClientRefreshTokens, type ClientRow } from "./store.ts";
 
 export interface OAuthClient {
   id: string;
@@ -91,7 +91,7 @@ export async function deleteClient(deps: { db: Db; clock: Clock }, ctx: Ctx, id:
   requirePermission(ctx, "admin", "remove OAuth clients");
   await withTenant(deps.db, ctx, async (tx) => {
     if (!(await revokeClient(tx, id, deps.clock.now()))) throw notFound(`OAuth client ${id}`);
-    await tx.query("update oauth_refresh_tokens set revoked_at = $2 where client_id = $1 and revoked_at is null", [id, deps.clock.now()]);
+    await revokeClientRefreshTokens(tx, id, deps.clock.now());
     await recordAuditIn(tx, deps.clock, { tenantId: ctx.tenantId, actor: ctx.actor, action: "oauth_client.revoked", target: { kind: "oauth_client", id }, ip: ctx.ip, requestId: ctx.requestId });
   });
 }

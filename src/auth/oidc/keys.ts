@@ -12,7 +12,7 @@ import type { Clock } from "../../lib/clock.ts";
 import { randomSecret } from "../../lib/ids.ts";
 import type { SecretBox } from "../../lib/secrets.ts";
 import type { Logger } from "../../lib/logger.ts";
-import { deleteExpiredSigningKeys, insertSigningKey, listSigningKeys, retireSigningKeys, type SigningKeyRow } from "./store.ts";
+import { deleteExpiredSigningKeys, insertSigningKey, listSigningKeys, lockSigningKeyRotation, retireSigningKeys, type SigningKeyRow } from "./store.ts";
 
 export const ALG = "ES256";
 
@@ -74,7 +74,7 @@ export function createKeyStore(deps: KeyStoreDeps): KeyStore {
     const now = deps.clock.now();
     await withSystem(deps.db, async (tx) => {
       // One rotation at a time across nodes; the loser of a race keeps the winner's key.
-      await tx.query("select pg_advisory_xact_lock(7202611273)");
+      await lockSigningKeyRotation(tx);
       const fresh = (await listSigningKeys(tx, now)).find((r) => r.retired_at === null);
       if (fresh && !due(fresh.created_at, now) && !unreadable) return;
       await insertSigningKey(tx, { kid, privateJwk, publicJwk, now });

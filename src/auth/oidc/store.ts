@@ -30,6 +30,15 @@ export async function deleteExpiredSigningKeys(sql: Sql, now: Date): Promise<voi
   await sql.query("delete from signing_keys where expires_at is not null and expires_at <= $1", [now]);
 }
 
+/**
+ * One key rotation at a time across nodes: a transaction-scoped advisory lock
+ * (released at commit), taken before reading the current key so the loser of
+ * a race sees the winner's key.
+ */
+export async function lockSigningKeyRotation(sql: Sql): Promise<void> {
+  await sql.query("select pg_advisory_xact_lock(7202611273)");
+}
+
 export interface ClientRow {
   id: string;
   tenant_id: string | null;
@@ -68,6 +77,11 @@ export async function listTenantClients(sql: Sql): Promise<ClientRow[]> {
 export async function revokeClient(sql: Sql, id: string, now: Date): Promise<boolean> {
   const rows = await sql.query("update oauth_clients set revoked_at = $2 where id = $1 and revoked_at is null and not first_party returning id", [id, now]);
   return rows.length === 1;
+}
+
+/** A removed client's refresh tokens stop working with it. */
+export async function revokeClientRefreshTokens(sql: Sql, clientId: string, now: Date): Promise<void> {
+  await sql.query("update oauth_refresh_tokens set revoked_at = $2 where client_id = $1 and revoked_at is null", [clientId, now]);
 }
 
 export interface CodeRow {

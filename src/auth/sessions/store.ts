@@ -100,3 +100,16 @@ export async function saveThrottle(sql: Sql, t: ThrottleRow): Promise<void> {
 export async function clearThrottle(sql: Sql, key: string): Promise<void> {
   await sql.query("delete from login_throttle where key = $1", [key]);
 }
+
+/**
+ * Give a key one use back (a sign-in that succeeded), never below zero; the
+ * lock lifts when the remaining failures fall below `max`.
+ */
+export async function releaseThrottleUse(sql: Sql, key: string, max: number): Promise<void> {
+  await sql.query("update login_throttle set failures = greatest(0, failures - 1), locked_until = case when failures - 1 < $2 then null else locked_until end where key = $1", [key, max]);
+}
+
+/** Counters whose window started before `windowStartBefore` and that are not locked at `now`. */
+export async function deleteStaleThrottles(sql: Sql, windowStartBefore: Date, now: Date): Promise<void> {
+  await sql.query("delete from login_throttle where window_start < $1 and (locked_until is null or locked_until < $2)", [windowStartBefore, now]);
+}

@@ -13,9 +13,12 @@ import type { Mailer } from "../../notify/mailer.ts";
 import { checkNewPassword, requireRole, setPassword, toUser, type User, type UserDeps } from "./service.ts";
 import {
   consumePasswordReset,
+  countOtherMemberships,
   findInvite,
   findMembership,
   findPasswordReset,
+  findTenantName,
+  findTenantNameAndStatus,
   findUserByEmail,
   findUserById,
   insertInvite,
@@ -74,7 +77,7 @@ export async function createInvite(deps: LinkDeps, ctx: Ctx, input: { email: unk
       requestId: ctx.requestId,
       details: { email, role },
     });
-    const [t] = await tx.query<{ name: string }>("select name from tenants where id = $1", [ctx.tenantId]);
+    const t = await findTenantName(tx, ctx.tenantId);
     return t?.name ?? ctx.tenantId;
   });
   const link = `${deps.publicUrl()}/invite/${token}`;
@@ -115,7 +118,7 @@ export async function viewInvite(deps: UserDeps, token: string): Promise<InviteV
   return withSystem(deps.db, async (tx) => {
     const inv = await findInvite(tx, sha256Hex(token));
     if (!inv || inv.accepted_at || inv.revoked_at || inv.expires_at <= now) throw notFound("invitation (it may have been used, revoked or have expired)");
-    const [t] = await tx.query<{ name: string; status: string }>("select name, status from tenants where id = $1", [inv.tenant_id]);
+    const t = await findTenantNameAndStatus(tx, inv.tenant_id);
     if (!t || t.status !== "ACTIVE") throw notFound("invitation");
     return { tenantId: inv.tenant_id, tenantName: t.name, email: inv.email, role: inv.role, existingUser: !!(await findUserByEmail(tx, inv.email)) };
   });
@@ -181,8 +184,7 @@ export async function createPasswordReset(deps: LinkDeps, caller: Caller, userId
     // resetting a platform account, or someone who also works for another
     // tenant, would be a way into places she has no business in.
     if (u.platform_role !== null || !(await findMembership(tx, caller.tenantId, userId))) return undefined;
-    const [others] = await tx.query<{ n: number }>("select count(*) as n from tenant_memberships where user_id = $1 and tenant_id <> $2", [userId, caller.tenantId]);
-    if ((others?.n ?? 0) > 0) throw new AppError("forbidden", "this person also belongs to another tenant; only an operator-admin can reset their password");
+    if ((await countOtherMemberships(tx, userId, caller.tenantId)) > 0) throw new AppError("forbidden", "this person also belongs to another tenant; only an operator-admin can reset their password");
     return u;
   });
   if (!user) {

@@ -14,9 +14,11 @@ import { passwordProblem } from "../password-policy.ts";
 import { hashPassword, verifyPassword } from "../passwords.ts";
 import { revokeUserCredentials } from "../sessions/store.ts";
 import {
+  countActiveOperatorAdmins,
   countTenantAdmins,
   deleteMembership,
   findMembership,
+  findTenantStatus,
   findUserById,
   insertUser,
   listAllUsers,
@@ -113,7 +115,7 @@ export async function createUser(deps: UserDeps, caller: Caller, input: NewUser)
     const row = await insertUser(tx, { username, email, name, passwordHash: hash, platformRole: platformRole as PlatformRole | null, mustChangePassword: input.mustChangePassword, now });
     if (!row) throw conflict(`a user with username ${username}${email ? ` or email ${email}` : ""} already exists`, "username");
     if (input.tenant && role) {
-      const [tenant] = await tx.query<{ status: string }>("select status from tenants where id = $1", [input.tenant.id]);
+      const tenant = await findTenantStatus(tx, input.tenant.id);
       if (!tenant || tenant.status === "DELETED") throw notFound(`tenant ${input.tenant.id}`);
       await upsertMembership(tx, { tenantId: input.tenant.id, userId: row.id, role, now });
     }
@@ -252,8 +254,7 @@ export async function setPlatformRole(deps: UserDeps, caller: Caller, userId: st
     const before = await findUserById(tx, userId);
     if (!before) throw notFound(`user ${userId}`);
     if (before.platform_role === "operator-admin" && role !== "operator-admin") {
-      const [n] = await tx.query<{ n: number }>("select count(*) as n from users where platform_role = 'operator-admin' and status = 'ACTIVE'");
-      if ((n?.n ?? 0) <= 1) throw conflict("this is the last operator-admin; make someone else operator-admin first", "platform_role");
+      if ((await countActiveOperatorAdmins(tx)) <= 1) throw conflict("this is the last operator-admin; make someone else operator-admin first", "platform_role");
     }
     const row = (await updateUser(tx, userId, { platform_role: role }, now))!;
     await recordAuditIn(tx, deps.clock, {

@@ -40,6 +40,19 @@ export async function insertUser(
   return row;
 }
 
+/**
+ * The first operator-admin, "admin", made on first start. A no-op when the
+ * name is taken (several nodes may start together; the settings row decides).
+ */
+export async function insertBootstrapAdmin(sql: Sql, passwordHash: string, mustChangePassword: boolean): Promise<void> {
+  await sql.query(
+    `insert into users (username, name, password_hash, platform_role, must_change_password, password_changed_at)
+       values ('admin', 'Administrator', $1, 'operator-admin', $2, now())
+       on conflict (lower(username)) do nothing`,
+    [passwordHash, mustChangePassword],
+  );
+}
+
 export async function findUserById(sql: Sql, id: string): Promise<UserRow | undefined> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
   const [row] = await sql.query<UserRow>("select * from users where id = $1", [id]);
@@ -74,6 +87,52 @@ export async function updateUser(
     sets.push(`${k} = $${params.length}`);
   }
   const [row] = await sql.query<UserRow>(`update users set ${[...sets, "updated_at = $2"].join(", ")} where id = $1 returning *`, params);
+  return row;
+}
+
+/**
+ * Set a platform role as an identity provider grants it on sign-in. Unlike
+ * updateUser this leaves updated_at alone.
+ */
+export async function setUserPlatformRole(sql: Sql, userId: string, role: PlatformRole): Promise<void> {
+  await sql.query("update users set platform_role = $2 where id = $1", [userId, role]);
+}
+
+export async function findUserStatus(sql: Sql, userId: string): Promise<{ status: string; username: string } | undefined> {
+  const [row] = await sql.query<{ status: string; username: string }>("select status, username from users where id = $1", [userId]);
+  return row;
+}
+
+/** Operator-admins whose account is enabled (the last one must not lose the role). */
+export async function countActiveOperatorAdmins(sql: Sql): Promise<number> {
+  const [row] = await sql.query<{ n: number }>("select count(*) as n from users where platform_role = 'operator-admin' and status = 'ACTIVE'");
+  return row?.n ?? 0;
+}
+
+/** What a request's principal is built from: the user, and their membership and the tenant's state when one is named. */
+export interface UserStateRow {
+  id: string;
+  username: string;
+  name: string;
+  email: string | null;
+  status: string;
+  platform_role: PlatformRole | null;
+  must_change_password: boolean;
+  tenant_role: TenantRole | null;
+  tenant_status: string | null;
+  tenant_name: string | null;
+}
+
+export async function findUserState(sql: Sql, userId: string, tenantId: string | null): Promise<UserStateRow | undefined> {
+  const [row] = await sql.query<UserStateRow>(
+    `select u.id, u.username, u.name, u.email, u.status, u.platform_role, u.must_change_password,
+              m.role as tenant_role, t.status as tenant_status, t.name as tenant_name
+         from users u
+         left join tenants t on t.id = $2
+         left join tenant_memberships m on m.user_id = u.id and m.tenant_id = $2
+        where u.id = $1`,
+    [userId, tenantId],
+  );
   return row;
 }
 
@@ -112,6 +171,12 @@ export async function upsertMembership(sql: Sql, m: { tenantId: string; userId: 
 export async function deleteMembership(sql: Sql, tenantId: string, userId: string): Promise<boolean> {
   const rows = await sql.query("delete from tenant_memberships where tenant_id = $1 and user_id = $2 returning user_id", [tenantId, userId]);
   return rows.length === 1;
+}
+
+/** Tenants other than `exceptTenantId` that the user belongs to (system scope). */
+export async function countOtherMemberships(sql: Sql, userId: string, exceptTenantId: string): Promise<number> {
+  const [row] = await sql.query<{ n: number }>("select count(*) as n from tenant_memberships where user_id = $1 and tenant_id <> $2", [userId, exceptTenantId]);
+  return row?.n ?? 0;
 }
 
 export async function countTenantAdmins(sql: Sql, tenantId: string): Promise<number> {
@@ -182,5 +247,28 @@ export async function consumePasswordReset(sql: Sql, tokenHash: string, now: Dat
 
 export async function findPasswordReset(sql: Sql, tokenHash: string, now: Date): Promise<{ user_id: string } | undefined> {
   const [row] = await sql.query<{ user_id: string }>("select user_id from password_resets where token_hash = $1 and used_at is null and expires_at > $2", [tokenHash, now]);
+  return row;
+}
+
+export async function deleteExpiredPasswordResets(sql: Sql, before: Date): Promise<void> {
+  await sql.query("delete from password_resets where expires_at < $1", [before]);
+}
+
+// Tenants, as memberships, invites and sign-ins need them. Read here rather
+// than through the tenants service because they run inside this domain's
+// transactions (system scope, or the tenant's own scope for invites).
+
+export async function findTenantStatus(sql: Sql, tenantId: string): Promise<{ status: string } | undefined> {
+  const [row] = await sql.query<{ status: string }>("select status from tenants where id = $1", [tenantId]);
+  return row;
+}
+
+export async function findTenantName(sql: Sql, tenantId: string): Promise<{ name: string } | undefined> {
+  const [row] = await sql.query<{ name: string }>("select name from tenants where id = $1", [tenantId]);
+  return row;
+}
+
+export async function findTenantNameAndStatus(sql: Sql, tenantId: string): Promise<{ name: string; status: string } | undefined> {
+  const [row] = await sql.query<{ name: string; status: string }>("select name, status from tenants where id = $1", [tenantId]);
   return row;
 }
