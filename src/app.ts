@@ -50,9 +50,9 @@ import { startHub, type Hub } from "./live/hub.ts";
 import { telemetryApi } from "./telemetry/api.ts";
 import { alertsApi } from "./alerts/api.ts";
 import { createAlertBus, type AlertBus } from "./alerts/bus.ts";
+import { attachTransitionHooks } from "./alerts/transition-hooks.ts";
 import { createEngine, RULES_CHANNEL, type Engine } from "./alerts/engine.ts";
 import { notificationsApi } from "./notify/api.ts";
-import { enqueueTransition } from "./notify/enqueue.ts";
 import { startOutboxWorker, type OutboxWorker } from "./notify/outbox.ts";
 import { createHostGuard, createSafeFetch } from "./notify/safe-fetch.ts";
 import { ensureSnmpEngineId, type NotifyDeps } from "./notify/service.ts";
@@ -65,7 +65,6 @@ import { createIngestRate } from "./fleet/rate.ts";
 import { loadAssets, type Assets } from "../web/assets.ts";
 import { buildWeb } from "../web/app.ts";
 import { escalationApi } from "./escalation/api.ts";
-import { startEscalation } from "./escalation/service.ts";
 import { createEscalationWorker } from "./escalation/worker.ts";
 import { oncallApi } from "./oncall/api.ts";
 import { contactMethodsApi } from "./oncall/contacts-api.ts";
@@ -200,11 +199,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
         : undefined,
     },
   };
-  alertBus.inTransaction.push(async (tx, t) => {
-    await enqueueTransition(notifyDeps, tx, t);
-  });
-  // Escalation: an alert that opens starts its policy in the same transaction; the worker job pages level by level.
-  alertBus.inTransaction.push(startEscalation);
+  // Outbox rows and the start of escalation commit with each alert change; the worker job pages level by level.
+  attachTransitionHooks(alertBus, notifyDeps);
   const escalation = createEscalationWorker({ db, clock, log, metrics, publicUrl: url, retryHorizonSeconds: notifyDeps.retryHorizonSeconds });
 
   // Live events for browsers: device connectivity changes from the sweep (on whichever node leads).

@@ -5,6 +5,8 @@
 // timeline says "cli" did it.
 
 import { createAlertBus } from "../alerts/bus.ts";
+import { attachTransitionHooks } from "../alerts/transition-hooks.ts";
+import { publicUrl } from "../config.ts";
 import { SEVERITIES, type Severity } from "../alerts/evaluate.ts";
 import { actOnAlerts, listTenantAlerts, type AlertAction } from "../alerts/service.ts";
 import type { AlertFilter } from "../alerts/store.ts";
@@ -43,8 +45,17 @@ function ids(args: Record<string, unknown>): string[] {
   return v as string[];
 }
 
-/** The same bus as the API's when inside the server (notifications see CLI actions too); a bare one otherwise. */
-const alertDeps = (deps: CommandDeps) => ({ db: deps.db, clock: deps.clock, bus: deps.alertBus ?? createAlertBus(), onError: (err: unknown) => deps.log.error("alerts: listener failed", { error: err }) });
+/**
+ * The server's bus when inside it; otherwise one with the same in-transaction
+ * hooks, so an acknowledgement made while the server is stopped still queues
+ * its notifications (sent once the server runs).
+ */
+const alertDeps = (deps: CommandDeps) => ({
+  db: deps.db,
+  clock: deps.clock,
+  bus: deps.alertBus ?? attachTransitionHooks(createAlertBus(), { publicUrl: () => publicUrl(deps.config), retryHorizonSeconds: deps.config["notify.retry_hours"] * 3600 }),
+  onError: (err: unknown) => deps.log.error("alerts: listener failed", { error: err }),
+});
 
 const act =
   (action: (args: Record<string, unknown>) => AlertAction): CommandHandler =>

@@ -7,7 +7,9 @@
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
+import postgres from "postgres";
 import { createAlertRule } from "../../src/alerts/rules.ts";
+import { createApiKey } from "../../src/auth/apikeys/service.ts";
 import { manualClock } from "../../src/lib/clock.ts";
 import { platformAdmin, seedCast } from "../helpers/cast.ts";
 import { createPostgresDatabase, databaseUrl, dbKinds, dropPostgresDatabase } from "../helpers/databases.ts";
@@ -158,7 +160,13 @@ describe("pulse alerts", () => {
   });
 
   if (onPostgres) {
-    test("with no server running, the CLI opens the database itself and answers the same", async () => {
+    test("with no server running, the CLI opens the database itself, answers the same, and still queues the notifications", async () => {
+      // Carol has globex's alerts go to a webhook, acknowledgements included.
+      const key = (await createApiKey({ db: pulse.app.db, clock }, { ...platformAdmin, tenantId: "globex" }, { name: "carol's script", role: "tenant-admin" })).secret;
+      const api = async (path: string, body: unknown) => (await (await pulse.request(`/api/v1${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) })).json()) as { id: string };
+      const channel = await api("/notification-channels", { name: "globex ops", type: "webhook", settings: { url: "https://ops.globex.test/hook" } });
+      await api("/notification-routing-rules", { name: "everything", channel_id: channel.id, transitions: ["triggered", "acknowledged", "resolved"] });
+
       const dataDir = pulse.app.config.data_dir;
       await pulse.app.stop(); // the control socket goes with it
       const run = await pulseCli(["alerts", "list", "--tenant", "globex"], { PULSE_DATA_DIR: dataDir, PULSE_DATABASE_URL: databaseUrl(pgName!), PULSE_SECURITY_SECRET_KEY: "test-secret-key-test-secret-key-test-secret" });
@@ -167,6 +175,14 @@ describe("pulse alerts", () => {
       expect(lines(run.stdout)[1]).toMatch(new RegExp(`^${ids["fan-9"]}\\s+HIGH\\s+OPEN\\s+fan-9\\s+\\d+ min ago\\s+Globex fan stopped`));
       const ack = await pulseCli(["alerts", "ack", "--tenant", "globex", ids["fan-9"]!], { PULSE_DATABASE_URL: databaseUrl(pgName!), PULSE_SECURITY_SECRET_KEY: "test-secret-key-test-secret-key-test-secret" });
       expect([ack.code, ack.stdout]).toEqual([0, expect.stringContaining("ACKNOWLEDGED  fan-9")]);
+      // The acknowledgement's notification waits in the outbox for the server, committed with the change.
+      const sql = postgres(databaseUrl(pgName!), { max: 1, onnotice: () => {} });
+      try {
+        const rows = await sql<Array<{ event: string }>>`select event from notification_outbox where alert_id = ${ids["fan-9"]!}`;
+        expect(rows.map((r) => r.event)).toEqual(["alert.acknowledged"]);
+      } finally {
+        await sql.end();
+      }
     });
   }
 });
