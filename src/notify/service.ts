@@ -6,6 +6,7 @@
 import { createHmac } from "node:crypto";
 import { recordAuditIn } from "../audit/service.ts";
 import { SEVERITIES, type Severity } from "../alerts/evaluate.ts";
+import { notifyChange } from "../db/bus.ts";
 import type { Db } from "../db/db.ts";
 import { withSystem, withTenant } from "../db/scope.ts";
 import type { Clock } from "../lib/clock.ts";
@@ -21,7 +22,7 @@ import { newWebhookSecret } from "./channels/webhook.ts";
 import { messageId } from "./event.ts";
 import { OUTBOX_CHANNEL } from "./enqueue.ts";
 import { ROUTED_EVENTS } from "./routing.ts";
-import { deleteChannel, deleteRoute, findChannel, insertChannel, insertRoute, listAttempts, listChannels, listDeliveries, listRoutes, replayDelivery, updateChannel, updateRoute, type ChannelRow, type DeliveryFilter, type RouteFields } from "./store.ts";
+import { deleteChannel, deleteRoute, deliveryExists, findChannel, insertChannel, insertRoute, listAttempts, listChannels, listDeliveries, listRoutes, replayDelivery, updateChannel, updateRoute, type ChannelRow, type DeliveryFilter, type RouteFields } from "./store.ts";
 
 export interface NotifyDeps {
   db: Db;
@@ -310,8 +311,7 @@ export async function listNotificationDeliveries(deps: Pick<NotifyDeps, "db">, c
 export async function deliveryAttempts(deps: Pick<NotifyDeps, "db">, ctx: Ctx, id: number) {
   requirePermission(ctx, "read", "see deliveries");
   return withTenant(deps.db, ctx, async (tx) => {
-    const [row] = await tx.query("select id from notification_outbox where id = $1", [id]);
-    if (!row) throw notFound(`delivery ${id}`);
+    if (!(await deliveryExists(tx, id))) throw notFound(`delivery ${id}`);
     return listAttempts(tx, id);
   });
 }
@@ -322,7 +322,7 @@ export async function replayNotification(deps: NotifyDeps, ctx: Ctx, id: number)
   const now = deps.clock.now();
   await withTenant(deps.db, ctx, async (tx) => {
     if (!(await replayDelivery(tx, id, now, new Date(now.getTime() + deps.retryHorizonSeconds * 1000)))) throw notFound(`dead delivery ${id}`);
-    await tx.query("select pg_notify($1, '')", [OUTBOX_CHANNEL]);
+    await notifyChange(tx, OUTBOX_CHANNEL, "");
     await recordAuditIn(tx, deps.clock, { tenantId: ctx.tenantId, actor: ctx.actor, action: "notify.replayed", target: { kind: "delivery", id: String(id) }, ip: ctx.ip, requestId: ctx.requestId });
   });
 }

@@ -224,6 +224,12 @@ export async function listDeliveries(sql: Sql, f: DeliveryFilter): Promise<Array
   );
 }
 
+/** Whether a delivery is visible in the scope (RLS hides other tenants' rows). */
+export async function deliveryExists(sql: Sql, id: number): Promise<boolean> {
+  const [row] = await sql.query("select id from notification_outbox where id = $1", [id]);
+  return !!row;
+}
+
 export async function listAttempts(sql: Sql, outboxId: number): Promise<Array<{ time: Date; ok: boolean; status_code: number | null; latency_ms: number; response: string | null; error: string | null }>> {
   return sql.query("select time, ok, status_code, latency_ms, response, error from notification_attempts where outbox_id = $1 order by id", [outboxId]);
 }
