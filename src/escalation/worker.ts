@@ -9,6 +9,7 @@
 // it has already cleared next_escalation_at, so it is never claimed.
 
 import type { AlertRow } from "../alerts/store.ts";
+import { notifyChange } from "../db/bus.ts";
 import type { Db, Sql } from "../db/db.ts";
 import { withSystem } from "../db/scope.ts";
 import type { Clock } from "../lib/clock.ts";
@@ -115,7 +116,7 @@ export function createEscalationWorker(deps: EscalationWorkerDeps): EscalationWo
     }
     if (deps.afterWrite) await deps.afterWrite(a.id, level);
     if (next === null) await event("ESCALATION_EXHAUSTED", { level, policy: policy.name, message: `level ${level} was the last${policy.repeat_count ? ` (after ${policy.repeat_count} repeats)` : ""}; nobody acknowledged` });
-    if (queued) await tx.query("select pg_notify($1, '')", [OUTBOX_CHANNEL]);
+    if (queued) await notifyChange(tx, OUTBOX_CHANNEL, "");
     steps?.inc({ outcome: "paged" });
   };
 
