@@ -3,6 +3,7 @@
 // not lose a transition (notifications) hook into the transaction itself
 // through `inTransaction`, so their rows commit with the alert change.
 
+import { notifyChange } from "../db/bus.ts";
 import type { Sql } from "../db/db.ts";
 import type { Transition } from "./lifecycle.ts";
 import { LIVE_CHANNEL, type LiveEvent } from "../live/hub.ts";
@@ -24,7 +25,7 @@ export function createAlertBus(): AlertBus {
 export async function publishInTx(bus: AlertBus, tx: Sql, t: Transition): Promise<void> {
   for (const hook of bus.inTransaction) await hook(tx, t);
   const e: LiveEvent = { type: "alerts.changed", tenantId: t.alert.tenant_id, data: { alert_id: t.alert.id, kind: t.kind, severity: t.alert.severity } };
-  await tx.query("select pg_notify($1, $2)", [LIVE_CHANNEL, JSON.stringify(e)]);
+  await notifyChange(tx, LIVE_CHANNEL, JSON.stringify(e));
 }
 
 /** After commit: in-process listeners. */

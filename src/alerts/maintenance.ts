@@ -3,6 +3,7 @@
 // raised inside one are recorded, marked suppressed, and not notified.
 
 import { recordAuditIn } from "../audit/service.ts";
+import { notifyChange } from "../db/bus.ts";
 import type { Db } from "../db/db.ts";
 import { withTenant } from "../db/scope.ts";
 import type { Clock } from "../lib/clock.ts";
@@ -78,7 +79,7 @@ export async function saveMaintenanceWindow(deps: { db: Db; clock: Clock }, ctx:
     const r = id ? await updateWindow(tx, id, fields, now) : await insertWindow(tx, ctx.tenantId, fields, ctx.actor.name, now);
     if (!r) throw notFound(`maintenance window ${id}`);
     // The engine caches windows with the rules.
-    await tx.query("select pg_notify($1, $2)", [RULES_CHANNEL, ctx.tenantId]);
+    await notifyChange(tx, RULES_CHANNEL, ctx.tenantId);
     await recordAuditIn(tx, deps.clock, { tenantId: ctx.tenantId, actor: ctx.actor, action: id ? "maintenance.updated" : "maintenance.created", target: { kind: "maintenance_window", id: r.id }, ip: ctx.ip, requestId: ctx.requestId, details: { name: r.name } });
     return r;
   });
@@ -89,7 +90,7 @@ export async function deleteMaintenanceWindow(deps: { db: Db; clock: Clock }, ct
   requirePermission(ctx, "use", "remove maintenance windows");
   await withTenant(deps.db, ctx, async (tx) => {
     if (!(await deleteWindow(tx, id))) throw notFound(`maintenance window ${id}`);
-    await tx.query("select pg_notify($1, $2)", [RULES_CHANNEL, ctx.tenantId]);
+    await notifyChange(tx, RULES_CHANNEL, ctx.tenantId);
     await recordAuditIn(tx, deps.clock, { tenantId: ctx.tenantId, actor: ctx.actor, action: "maintenance.deleted", target: { kind: "maintenance_window", id }, ip: ctx.ip, requestId: ctx.requestId });
   });
 }

@@ -2,6 +2,7 @@
 // field), CRUD per tenant, and a NOTIFY so every node's engine reloads them.
 
 import { recordAuditIn } from "../audit/service.ts";
+import { notifyChange } from "../db/bus.ts";
 import type { Db, Sql } from "../db/db.ts";
 import { withTenant } from "../db/scope.ts";
 import type { Clock } from "../lib/clock.ts";
@@ -10,7 +11,7 @@ import { invalid, notFound } from "../lib/errors.ts";
 import { requireText } from "../lib/validate.ts";
 import { evaluate, inScope, NUMERIC_OPERATORS, OPERATORS, SEVERITIES, type Operator, type Scope, type Severity } from "./evaluate.ts";
 import { RULES_CHANNEL } from "./engine.ts";
-import { deleteRule, findRule, insertRule, listRules, seenMetrics, updateRule, type RuleFields, type RuleRow } from "./store.ts";
+import { deleteRule, findRule, insertRule, listRules, metricHistory, resetPending, seenMetrics, updateRule, type RuleFields, type RuleRow } from "./store.ts";
 import { deleteHeartbeatRule, insertHeartbeatRule, listHeartbeatRules, updateHeartbeatRule, type HeartbeatRuleFields, type HeartbeatRuleRow } from "./windows-store.ts";
 
 export interface RuleDeps {
@@ -111,7 +112,7 @@ export function checkRule(input: RuleInput): RuleFields {
 }
 
 async function changed(tx: Sql, ctx: Ctx, clock: Clock, action: string, id: string, details: Record<string, unknown> = {}): Promise<void> {
-  await tx.query("select pg_notify($1, $2)", [RULES_CHANNEL, ctx.tenantId]);
+  await notifyChange(tx, RULES_CHANNEL, ctx.tenantId);
   await recordAuditIn(tx, clock, { tenantId: ctx.tenantId, actor: ctx.actor, action, target: { kind: "alert_rule", id }, ip: ctx.ip, requestId: ctx.requestId, details });
 }
 
@@ -172,7 +173,7 @@ export async function updateAlertRule(deps: RuleDeps, ctx: Ctx, id: string, inpu
     };
     const r = (await updateRule(tx, id, checkRule(merged), deps.clock.now()))!;
     // A changed condition is judged afresh; firing alerts stay until the new condition clears them.
-    await tx.query("update rule_state set pending_since = null where rule_id = $1 and not firing", [id]);
+    await resetPending(tx, id);
     await changed(tx, ctx, deps.clock, "alert_rule.updated", id, { name: r.name });
     return { ...r, metricUnseen: !(await seenMetrics(tx, ctx.tenantId)).has(r.metric_name) };
   });
@@ -191,14 +192,7 @@ export async function previewRule(deps: RuleDeps, ctx: Ctx, input: RuleInput, ho
   requirePermission(ctx, "read", "preview alert rules");
   const rule = checkRule({ name: "preview", severity: "INFO", ...input });
   const since = new Date(deps.clock.now().getTime() - hours * 3_600_000);
-  const rows = await withTenant(deps.db, ctx, (tx) =>
-    tx.query<{ device_id: string; time: Date; value: unknown; site_id: string; tags: Record<string, string> }>(
-      `select t.device_id, t.time, t.metrics->$1 as value, d.site_id, d.tags from telemetry t
-         join devices d on d.tenant_id = t.tenant_id and d.id = t.device_id
-        where t.tenant_id = $2 and t.time >= $3 and t.metrics ? $1 order by t.device_id, t.time limit 200000`,
-      [rule.metric_name, ctx.tenantId, since],
-    ),
-  );
+  const rows = await withTenant(deps.db, ctx, (tx) => metricHistory(tx, ctx.tenantId, rule.metric_name, since, 200_000));
   const states = new Map<string, { pendingSince: number | null; firing: boolean }>();
   const fired = new Set<string>();
   let fires = 0;

@@ -109,6 +109,42 @@ export async function saveStates(sql: Sql, rows: Array<StateRow & { last_value: 
   );
 }
 
+/** A changed condition is judged afresh: pending (not firing) states of the rule start over. */
+export async function resetPending(sql: Sql, ruleId: string): Promise<void> {
+  await sql.query("update rule_state set pending_since = null where rule_id = $1 and not firing", [ruleId]);
+}
+
+/** A metric's values since `since`, per device in time order, with each device's site and tags (the rule preview). */
+export async function metricHistory(
+  sql: Sql,
+  tenantId: string,
+  metric: string,
+  since: Date,
+  limit: number,
+): Promise<Array<{ device_id: string; time: Date; value: unknown; site_id: string; tags: Record<string, string> }>> {
+  return sql.query(
+    `select t.device_id, t.time, t.metrics->$1 as value, d.site_id, d.tags from telemetry t
+       join devices d on d.tenant_id = t.tenant_id and d.id = t.device_id
+      where t.tenant_id = $2 and t.time >= $3 and t.metrics ? $1 order by t.device_id, t.time limit $4`,
+    [metric, tenantId, since, limit],
+  );
+}
+
+/** The value last judged for (rule, device), or undefined when none was stored. */
+export async function lastJudgedValue(sql: Sql, ruleId: string, deviceId: string): Promise<unknown> {
+  const [row] = await sql.query<{ last_value: unknown }>("select last_value from rule_state where rule_id = $1 and device_id = $2", [ruleId, deviceId]);
+  return row?.last_value;
+}
+
+/** The tenant's metrics that rules may judge normalized: name → [multiplier, offset]. */
+export async function listNormalizations(sql: Sql, tenantId: string): Promise<Array<[string, [number, number]]>> {
+  const rows = await sql.query<{ name: string; multiplier: number; offset: number | null }>(
+    'select name, multiplier, "offset" from metric_catalog where tenant_id = $1 and multiplier is not null',
+    [tenantId],
+  );
+  return rows.map((c) => [c.name, [c.multiplier, c.offset ?? 0]]);
+}
+
 /** Pending conditions whose `for` deadline has passed (all tenants: the leader's sweep). */
 export async function duePending(sql: Sql, now: Date): Promise<Array<StateRow & { duration_seconds: number }>> {
   return sql.query(

@@ -8,6 +8,7 @@ import { withSystem } from "../db/scope.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import type { Reason } from "./parse.ts";
+import { addRejectionCounts, deleteOldQuarantine, existingTenantIds, insertQuarantine } from "./quarantine-store.ts";
 
 export interface Rejection {
   tenantId?: string;
@@ -43,23 +44,21 @@ export function createQuarantine(opts: { db: Db; log: Logger; metrics: Metrics; 
     pending = [];
     await withSystem(opts.db, async (tx) => {
       const ids = [...new Set(batch.map((r) => r.tenantId).filter((t): t is string => !!t))];
-      const rows = ids.length ? await tx.query<{ id: string }>("select id from tenants where id = any($1::text[])", [ids]) : [];
-      const existing = new Set(rows.map((r) => r.id));
+      const existing = await existingTenantIds(tx, ids);
       // Rows for tenants that do not exist are kept without a tenant (operators see them).
       const t = (r: Rejection) => (r.tenantId && existing.has(r.tenantId) ? r.tenantId : null);
-      await tx.query(
-        `insert into quarantine (tenant_id, device_id, time, reason, transport, topic, detail, payload)
-         select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
-        [
-          batch.map(t),
-          batch.map((r) => r.deviceId ?? null),
-          batch.map((r) => r.time),
-          batch.map((r) => r.reason),
-          batch.map((r) => r.transport),
-          batch.map((r) => r.topic?.slice(0, 300) ?? null),
-          batch.map((r) => r.detail.slice(0, 500)),
-          batch.map((r) => snippet(r.payload)),
-        ],
+      await insertQuarantine(
+        tx,
+        batch.map((r) => ({
+          tenant_id: t(r),
+          device_id: r.deviceId ?? null,
+          time: r.time,
+          reason: r.reason,
+          transport: r.transport,
+          topic: r.topic?.slice(0, 300) ?? null,
+          detail: r.detail.slice(0, 500),
+          payload: snippet(r.payload),
+        })),
       );
       const counts = new Map<string, { tenant: string; reason: string; n: number }>();
       for (const r of batch) {
@@ -70,15 +69,7 @@ export function createQuarantine(opts: { db: Db; log: Logger; metrics: Metrics; 
         c.n++;
         counts.set(k, c);
       }
-      if (counts.size) {
-        const cs = [...counts.values()];
-        await tx.query(
-          `insert into rejection_counts as c (tenant_id, reason, count, last_at)
-           select tenant_id, reason, n, now() from unnest($1::text[], $2::text[], $3::bigint[]) as t(tenant_id, reason, n)
-           on conflict (tenant_id, reason) do update set count = c.count + excluded.count, last_at = excluded.last_at`,
-          [cs.map((c) => c.tenant), cs.map((c) => c.reason), cs.map((c) => c.n)],
-        );
-      }
+      if (counts.size) await addRejectionCounts(tx, [...counts.values()]);
     });
   };
 
@@ -129,13 +120,5 @@ function snippet(p: Uint8Array | string | undefined): string | null {
 
 /** Keep each tenant's newest KEEP_PER_TENANT rows (leader job). */
 export async function pruneQuarantine(db: Db): Promise<number> {
-  return withSystem(db, async (tx) => {
-    const rows = await tx.query(
-      `delete from quarantine q using (
-         select id from (select id, row_number() over (partition by tenant_id order by id desc) as rn from quarantine) r where rn > $1
-       ) old where q.id = old.id returning q.id`,
-      [KEEP_PER_TENANT],
-    );
-    return rows.length;
-  });
+  return withSystem(db, (tx) => deleteOldQuarantine(tx, KEEP_PER_TENANT));
 }

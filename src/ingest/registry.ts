@@ -8,6 +8,7 @@
 import type { Db } from "../db/db.ts";
 import { withSystem } from "../db/scope.ts";
 import { sha256Hex } from "../lib/ids.ts";
+import { findDeviceAuth } from "./registry-store.ts";
 
 export interface DeviceAuth {
   tenantId: string;
@@ -45,16 +46,6 @@ export function matchToken(auth: DeviceAuth, token: string, nowMs: number): stri
   return d.tokens.find((t) => t.hash === hash && (t.expiresAt === null || t.expiresAt > nowMs))?.id;
 }
 
-interface Row {
-  tenant_status: DeviceAuth["tenantStatus"];
-  device_status: "ACTIVE" | "PENDING" | "REVOKED" | null;
-  site_id: string | null;
-  tags: Record<string, string> | null;
-  parent_device_id: string | null;
-  over_limit: boolean | null;
-  tokens: Array<{ id: string; hash: string; expires_at: string | null }> | null;
-}
-
 export function createRegistry(deps: { db: Db; now: () => number }): Registry {
   const cache = new Map<string, { value: DeviceAuth | undefined; until: number }>();
   const inflight = new Map<string, Promise<DeviceAuth | undefined>>();
@@ -63,19 +54,7 @@ export function createRegistry(deps: { db: Db; now: () => number }): Registry {
   let epoch = 0;
 
   const load = async (tenantId: string, deviceId: string): Promise<DeviceAuth | undefined> => {
-    const [row] = await withSystem(deps.db, (tx) =>
-      tx.query<Row>(
-        `select t.status as tenant_status, d.status as device_status, d.site_id, d.tags, d.parent_device_id,
-                (t.device_limit is not null and d.status = 'ACTIVE' and
-                  (select count(*) from devices o where o.tenant_id = d.tenant_id and o.status = 'ACTIVE'
-                     and (o.created_at, o.id) < (d.created_at, d.id)) >= t.device_limit) as over_limit,
-                (select json_agg(json_build_object('id', k.id, 'hash', k.token_hash, 'expires_at', k.expires_at))
-                   from device_tokens k where k.tenant_id = d.tenant_id and k.device_id = d.id and k.revoked_at is null) as tokens
-           from tenants t left join devices d on d.tenant_id = t.id and d.id = $2
-          where t.id = $1`,
-        [tenantId, deviceId],
-      ),
-    );
+    const row = await withSystem(deps.db, (tx) => findDeviceAuth(tx, tenantId, deviceId));
     if (!row) return undefined;
     return {
       tenantId,

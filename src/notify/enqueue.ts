@@ -4,10 +4,11 @@
 // paging twice within the route's window.
 
 import type { Transition } from "../alerts/lifecycle.ts";
+import { notifyChange } from "../db/bus.ts";
 import type { Sql } from "../db/db.ts";
 import { buildEvent, messageId } from "./event.ts";
 import { routeMatches, routedEvent } from "./routing.ts";
-import { claimThrottle, insertOutbox, listRoutes } from "./store.ts";
+import { alertContext, claimThrottle, insertOutbox, listRoutes } from "./store.ts";
 
 export interface EnqueueDeps {
   publicUrl: () => string;
@@ -24,9 +25,9 @@ export async function enqueueTransition(deps: EnqueueDeps, tx: Sql, t: Transitio
   const a = t.alert;
   const routes = (await listRoutes(tx, a.tenant_id)).filter((r) => r.channel_enabled);
   if (!routes.length) return 0;
-  const [device] = await tx.query<{ tags: Record<string, string> }>("select tags from devices where tenant_id = $1 and id = $2", [a.tenant_id, a.device_id]);
-  const [tenant] = await tx.query<{ name: string }>("select name from tenants where id = $1", [a.tenant_id]);
-  const [rule] = a.rule_id ? await tx.query<{ name: string }>("select name from alert_rules where id = $1", [a.rule_id]) : [];
+  // Looked up together: this runs inside the alert's transaction, where every round trip counts.
+  const context = await alertContext(tx, a.tenant_id, a.device_id, a.rule_id);
+  const device = context.deviceTags ? { tags: context.deviceTags } : undefined;
   const at = t.at.getTime();
   const channels = new Set<string>();
   let n = 0;
@@ -42,12 +43,12 @@ export async function enqueueTransition(deps: EnqueueDeps, tx: Sql, t: Transitio
       alertId: a.id,
       event: `alert.${event}`,
       key: id,
-      payload: buildEvent({ id, type: `alert.${event}`, at: t.at, tenantName: tenant?.name ?? a.tenant_id, alert: a, ruleName: rule?.name, publicUrl: deps.publicUrl() }),
+      payload: buildEvent({ id, type: `alert.${event}`, at: t.at, tenantName: context.tenantName ?? a.tenant_id, alert: a, ruleName: context.ruleName, publicUrl: deps.publicUrl() }),
       now: t.at,
       giveUpAt: new Date(at + deps.retryHorizonSeconds * 1000),
     });
     n++;
   }
-  if (n) await tx.query("select pg_notify($1, '')", [OUTBOX_CHANNEL]);
+  if (n) await notifyChange(tx, OUTBOX_CHANNEL, "");
   return n;
 }

@@ -224,6 +224,16 @@ export async function listDeliveries(sql: Sql, f: DeliveryFilter): Promise<Array
   );
 }
 
+/** What a notification says about its alert beyond the alert row: the device's tags, the tenant's and the rule's names (three lookups pipelined on the transaction's connection). */
+export async function alertContext(sql: Sql, tenantId: string, deviceId: string, ruleId: string | null): Promise<{ deviceTags?: Record<string, string>; tenantName?: string; ruleName?: string }> {
+  const [[device], [tenant], [rule]] = await Promise.all([
+    sql.query<{ tags: Record<string, string> }>("select tags from devices where tenant_id = $1 and id = $2", [tenantId, deviceId]),
+    sql.query<{ name: string }>("select name from tenants where id = $1", [tenantId]),
+    ruleId ? sql.query<{ name: string }>("select name from alert_rules where id = $1", [ruleId]) : Promise.resolve([]),
+  ]);
+  return { deviceTags: device?.tags, tenantName: tenant?.name, ruleName: rule?.name };
+}
+
 /** Whether a delivery is visible in the scope (RLS hides other tenants' rows). */
 export async function deliveryExists(sql: Sql, id: number): Promise<boolean> {
   const [row] = await sql.query("select id from notification_outbox where id = $1", [id]);
