@@ -13,17 +13,45 @@ import type { Metrics } from "../lib/metrics.ts";
 import type { Registry } from "../ingest/registry.ts";
 import type { Accepted } from "../ingest/writer.ts";
 import { publishCommitted, publishInTx, type AlertBus } from "./bus.ts";
-import { checkDeadline, evaluate, inScope, type DeviceFacts, type RuleState } from "./evaluate.ts";
+import { checkDeadline, evaluate, holds, inScope, type DeviceFacts, type RuleSpec, type RuleState } from "./evaluate.ts";
 import { raise, resolve, type Transition } from "./lifecycle.ts";
-import { duePending, listRules, loadStates, saveStates, type RuleRow, type StateRow } from "./store.ts";
+import { duePending, lastJudgedValue, listNormalizations, listRules, loadStates, saveStates, type RuleRow, type StateRow } from "./store.ts";
 import { heartbeatCandidates, listHeartbeatRules, listWindows, type HeartbeatRuleRow } from "./windows-store.ts";
 import { inMaintenance, type WindowSpec } from "./windows.ts";
 
 export const RULES_CHANNEL = "pulse_rules";
 
+/** A rule as the hot loop uses it: its spec built once, and whether its scope needs the device's site and tags. */
+interface IndexedRule {
+  row: RuleRow;
+  spec: RuleSpec;
+  needsFacts: boolean;
+}
+
+/**
+ * A metric's rules. The "plain" ones (every device, raw value, numeric
+ * GT/GTE/LT/LTE) cannot hold for a number strictly between `maxBelow` and
+ * `minAbove`: for a device with no state, such a value is judged against the
+ * other rules only, whatever the number of plain ones (most rules, most values).
+ */
+interface MetricRules {
+  all: IndexedRule[];
+  others: IndexedRule[];
+  plain: number;
+  minAbove: number;
+  maxBelow: number;
+}
+
 interface TenantIndex {
-  byMetric: Map<string, RuleRow[]>;
-  states: Map<string, RuleState>;
+  byMetric: Map<string, MetricRules>;
+  byId: Map<string, IndexedRule>;
+  /**
+   * device → rule → state, holding only states that are not idle (pending or
+   * firing): a (rule, device) missing here is idle, so the common case (no
+   * state, value not meeting the rule) is one lookup per message and one
+   * comparison per rule.
+   */
+  states: Map<string, Map<string, RuleState>>;
   /** metric → [multiplier, offset] for normalized rules. */
   normalize: Map<string, [number, number]>;
   windows: WindowSpec[];
@@ -51,29 +79,98 @@ export interface EngineDeps {
   bus: AlertBus;
 }
 
+/** One alert change to make in the transaction; changes to one fingerprint are made in order. */
+interface Action {
+  fingerprint: string;
+  run: (tx: Sql) => Promise<Transition | undefined>;
+}
+
 const stateKey = (ruleId: string, deviceId: string) => `${ruleId}\u0000${deviceId}`;
+const MAX_COALESCED = 20_000;
+const IDLE: RuleState = { pendingSince: null, firing: false };
+
+function getState(states: TenantIndex["states"], ruleId: string, deviceId: string): RuleState | undefined {
+  return states.get(deviceId)?.get(ruleId);
+}
+
+function setState(states: TenantIndex["states"], ruleId: string, deviceId: string, s: RuleState): void {
+  let m = states.get(deviceId);
+  if (s.firing || s.pendingSince !== null) {
+    if (!m) states.set(deviceId, (m = new Map()));
+    m.set(ruleId, s);
+  } else if (m) {
+    m.delete(ruleId);
+    if (m.size === 0) states.delete(deviceId);
+  }
+}
+
+function indexRule(row: RuleRow): IndexedRule {
+  return {
+    row,
+    spec: { operator: row.operator, threshold: row.threshold, clearThreshold: row.clear_threshold, durationSeconds: row.duration_seconds },
+    needsFacts: !!(row.scope.sites?.length || (row.scope.tags && Object.keys(row.scope.tags).length)),
+  };
+}
 
 export function createEngine(deps: EngineDeps): Engine {
   const { db, log } = deps;
   const tenants = new Map<string, Promise<TenantIndex>>();
   let chain: Promise<void> = Promise.resolve();
+  // Batches committed while an evaluation runs wait here and are judged
+  // together by the next one (up to MAX_COALESCED messages): when alert writes
+  // fall behind ingest, the engine catches up with fewer, larger transactions
+  // instead of a queue of one per batch that grows as long as the load lasts.
+  let waiting: Array<readonly Accepted[]> = [];
+  let scheduled = false;
+  const evaluateWaiting = async () => {
+    let take = 0;
+    let n = 0;
+    while (take < waiting.length && (take === 0 || n + waiting[take]!.length <= MAX_COALESCED)) n += waiting[take++]!.length;
+    const batches = waiting.splice(0, take);
+    if (waiting.length) schedule();
+    else scheduled = false;
+    await evaluateBatch(batches.length === 1 ? batches[0]! : batches.flat());
+  };
+  const schedule = () => {
+    scheduled = true;
+    chain = chain.then(evaluateWaiting).catch((err) => log.error("alerts: evaluation failed", { error: err }));
+  };
   const evaluations = deps.metrics.counter("pulse_alert_evaluations_total", "Rule evaluations of incoming values.");
   const transitionsCount = deps.metrics.counter("pulse_alert_transitions_total", "Alert changes by kind.");
-  const evalSeconds = deps.metrics.histogram("pulse_alert_evaluation_seconds", "Time to evaluate a committed batch and write its alert changes.");
+  const evalSeconds = deps.metrics.histogram("pulse_alert_evaluation_seconds", "Time to evaluate committed messages (a batch, or those that waited meanwhile) and write their alert changes.");
 
   const load = async (tenantId: string): Promise<TenantIndex> => {
     const [rules, states, catalog, windows] = await withSystem(db, async (tx) => [
       await listRules(tx, { tenantId, enabledOnly: true }),
       await loadStates(tx, tenantId),
-      await tx.query<{ name: string; multiplier: number | null; offset: number | null }>('select name, multiplier, "offset" from metric_catalog where tenant_id = $1 and multiplier is not null', [tenantId]),
+      await listNormalizations(tx, tenantId),
       await listWindows(tx, { tenantId, activeAfter: deps.clock.now() }),
     ] as const);
-    const byMetric = new Map<string, RuleRow[]>();
-    for (const r of rules) byMetric.set(r.metric_name, [...(byMetric.get(r.metric_name) ?? []), r]);
+    const byMetric = new Map<string, MetricRules>();
+    const byId = new Map<string, IndexedRule>();
+    for (const r of rules) {
+      const ir = indexRule(r);
+      byId.set(r.id, ir);
+      let mr = byMetric.get(r.metric_name);
+      if (!mr) byMetric.set(r.metric_name, (mr = { all: [], others: [], plain: 0, minAbove: Infinity, maxBelow: -Infinity }));
+      mr.all.push(ir);
+      const t = r.threshold;
+      const plain = !r.normalized && !ir.needsFacts && !r.scope.devices?.length && typeof t === "number";
+      if (plain && (r.operator === "GT" || r.operator === "GTE")) mr.minAbove = Math.min(mr.minAbove, t);
+      else if (plain && (r.operator === "LT" || r.operator === "LTE")) mr.maxBelow = Math.max(mr.maxBelow, t);
+      else {
+        mr.others.push(ir);
+        continue;
+      }
+      mr.plain++;
+    }
+    const stateMap: TenantIndex["states"] = new Map();
+    for (const s of states) setState(stateMap, s.rule_id, s.device_id, { pendingSince: s.pending_since?.getTime() ?? null, firing: s.firing });
     return {
       byMetric,
-      states: new Map(states.map((s) => [stateKey(s.rule_id, s.device_id), { pendingSince: s.pending_since?.getTime() ?? null, firing: s.firing }])),
-      normalize: new Map(catalog.map((c) => [c.name, [c.multiplier!, c.offset ?? 0] as [number, number]])),
+      byId,
+      states: stateMap,
+      normalize: new Map(catalog),
       windows: windows.map(toWindowSpec),
     };
   };
@@ -87,24 +184,43 @@ export function createEngine(deps: EngineDeps): Engine {
     return p;
   };
 
-  /** Apply raises/resolves and state writes for one tenant in one transaction, then publish. */
-  const apply = async (tenantId: string, changes: Array<{ key: string; row: StateRow & { last_value: unknown; last_at: Date } }>, actions: Array<(tx: Sql) => Promise<Transition | undefined>>) => {
+  /**
+   * Apply raises/resolves and state writes for one tenant in one transaction, then publish.
+   * Changes to different alerts go out together, pipelined on the transaction's
+   * connection, rather than one query after another: under load each round trip
+   * also waits for the busy event loop, and a batch with a handful of alert
+   * changes took longer to write than the next batch took to arrive. Changes to
+   * one alert (fingerprint) stay in order.
+   */
+  const apply = async (changes: Array<{ key: string; row: StateRow & { last_value: unknown; last_at: Date } }>, actions: Action[]) => {
     if (!changes.length && !actions.length) return [];
     const transitions = await withSystem(db, async (tx) => {
-      await saveStates(tx, changes.map((c) => c.row));
-      const out: Transition[] = [];
-      for (const act of actions) {
-        const t = await act(tx);
-        if (t) {
-          await publishInTx(deps.bus, tx, t);
-          out.push(t);
-        }
-      }
-      return out;
+      const groups = new Map<string, number[]>();
+      actions.forEach((a, i) => {
+        const g = groups.get(a.fingerprint);
+        if (g) g.push(i);
+        else groups.set(a.fingerprint, [i]);
+      });
+      const results: Array<Transition | undefined> = new Array(actions.length);
+      const settled = await Promise.allSettled([
+        saveStates(tx, changes.map((c) => c.row)),
+        ...[...groups.values()].map(async (g) => {
+          for (const i of g) {
+            const t = await actions[i]!.run(tx);
+            if (t) {
+              await publishInTx(deps.bus, tx, t);
+              results[i] = t;
+            }
+          }
+        }),
+      ]);
+      // Every query has settled before the transaction ends (commit, or rollback on the first failure).
+      const failed = settled.find((r) => r.status === "rejected");
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+      return results.filter((t): t is Transition => t !== undefined);
     });
     for (const t of transitions) transitionsCount.inc({ kind: t.kind });
     publishCommitted(deps.bus, transitions, (err) => log.error("alerts: listener failed", { error: err }));
-    void tenantId;
     return transitions;
   };
 
@@ -121,38 +237,64 @@ export function createEngine(deps: EngineDeps): Engine {
       const idx = await indexOf(tenantId);
       if (idx.byMetric.size === 0) continue;
       const changes = new Map<string, { key: string; row: StateRow & { last_value: unknown; last_at: Date } }>();
-      const actions: Array<(tx: Sql) => Promise<Transition | undefined>> = [];
+      const actions: Action[] = [];
       // Device time order, so a late message is judged where it belongs.
       msgs.sort((a, b) => a.env.time.getTime() - b.env.time.getTime());
+      let evaluated = 0;
       for (const m of msgs) {
+        const deviceId = m.env.deviceId;
+        const at = m.env.time.getTime();
+        // The device's site and tags are looked up only when needed: for a rule scoped by them, or for a change.
         let facts: DeviceFacts | undefined;
-        for (const [metric, raw] of Object.entries(m.env.metrics)) {
-          const rules = idx.byMetric.get(metric);
-          if (!rules) continue;
+        const factsOf = async () => {
           if (!facts) {
-            const d = (await deps.registry.get(tenantId, m.env.deviceId))?.device;
-            if (!d) break;
-            facts = { id: m.env.deviceId, siteId: d.siteId, tags: d.tags };
+            const d = (await deps.registry.get(tenantId, deviceId))?.device;
+            if (d) facts = { id: deviceId, siteId: d.siteId, tags: d.tags };
           }
-          for (const rule of rules) {
-            if (!inScope(rule.scope, facts)) continue;
-            evaluations.inc();
+          return facts;
+        };
+        const deviceStates = idx.states.get(deviceId);
+        metrics: for (const metric in m.env.metrics) {
+          const mr = idx.byMetric.get(metric);
+          if (!mr) continue;
+          const raw = m.env.metrics[metric];
+          let rules = mr.all;
+          if (!deviceStates && typeof raw === "number" && raw < mr.minAbove && raw > mr.maxBelow) {
+            // None of the plain rules holds, and none has a state to change: judged at once.
+            evaluated += mr.plain;
+            rules = mr.others;
+          }
+          for (const ir of rules) {
+            const rule = ir.row;
+            if (ir.needsFacts) {
+              // A device unknown here (deleted since) is not judged.
+              const f = await factsOf();
+              if (!f) break metrics;
+              if (!inScope(rule.scope, f)) continue;
+            } else if (rule.scope.devices?.length && !rule.scope.devices.includes(deviceId)) continue;
+            evaluated++;
             const norm = rule.normalized ? idx.normalize.get(metric) : undefined;
             const value = norm && typeof raw === "number" ? raw * norm[0] + norm[1] : raw;
-            const key = stateKey(rule.id, m.env.deviceId);
-            const before = idx.states.get(key) ?? { pendingSince: null, firing: false };
-            const ev = evaluate({ operator: rule.operator, threshold: rule.threshold, clearThreshold: rule.clear_threshold, durationSeconds: rule.duration_seconds }, before, value, m.env.time.getTime());
+            const before = deviceStates?.get(rule.id);
+            // Idle and not met: evaluate() would change nothing (the common case, kept cheap).
+            if (!before && !holds(ir.spec, value)) continue;
+            const f = await factsOf();
+            if (!f) break metrics;
+            const ev = evaluate(ir.spec, before ?? IDLE, value, at);
             if (!ev.changed) continue;
-            idx.states.set(key, ev.state);
-            changes.set(key, { key, row: { tenant_id: tenantId, rule_id: rule.id, device_id: m.env.deviceId, pending_since: ev.state.pendingSince === null ? null : new Date(ev.state.pendingSince), firing: ev.state.firing, last_value: value, last_at: m.env.time } });
-            const f = facts;
-            if (ev.action === "fire") actions.push((tx) => raise(tx, thresholdAlert(rule, f, metric, value, m.env.time, inMaintenance(idx.windows, f, m.env.time.getTime()))));
-            if (ev.action === "clear") actions.push((tx) => resolve(tx, { tenantId, fingerprint: fingerprintOf(rule.id, f.id), value, autoClose: rule.auto_close, at: m.env.time, reason: "the value returned to normal" }));
+            const key = stateKey(rule.id, deviceId);
+            setState(idx.states, rule.id, deviceId, ev.state);
+            changes.set(key, { key, row: { tenant_id: tenantId, rule_id: rule.id, device_id: deviceId, pending_since: ev.state.pendingSince === null ? null : new Date(ev.state.pendingSince), firing: ev.state.firing, last_value: value, last_at: m.env.time } });
+            const fingerprint = fingerprintOf(rule.id, f.id);
+            if (ev.action === "fire") actions.push({ fingerprint, run: (tx) => raise(tx, thresholdAlert(rule, f, metric, value, m.env.time, inMaintenance(idx.windows, f, at))) });
+            if (ev.action === "clear") actions.push({ fingerprint, run: (tx) => resolve(tx, { tenantId, fingerprint, value, autoClose: rule.auto_close, at: m.env.time, reason: "the value returned to normal" }) });
           }
         }
       }
+      // Counted once per batch: a labelled counter's inc() costs more than judging a value.
+      if (evaluated) evaluations.inc({}, evaluated);
       try {
-        await apply(tenantId, [...changes.values()], actions);
+        await apply([...changes.values()], actions);
       } catch (err) {
         // The in-memory state ran ahead of the database: reload it from there.
         tenants.delete(tenantId);
@@ -169,22 +311,22 @@ export function createEngine(deps: EngineDeps): Engine {
     const out: Transition[] = [];
     for (const s of due) {
       const idx = await indexOf(s.tenant_id);
-      const rule = [...idx.byMetric.values()].flat().find((r) => r.id === s.rule_id);
+      const ir = idx.byId.get(s.rule_id);
       const d = (await deps.registry.get(s.tenant_id, s.device_id))?.device;
-      if (!rule || !d) continue;
+      if (!ir || !d) continue;
+      const rule = ir.row;
       const key = stateKey(rule.id, s.device_id);
-      const state = idx.states.get(key) ?? { pendingSince: s.pending_since?.getTime() ?? null, firing: s.firing };
-      const ev = checkDeadline({ operator: rule.operator, threshold: rule.threshold, clearThreshold: rule.clear_threshold, durationSeconds: rule.duration_seconds }, state, now.getTime());
+      const state = getState(idx.states, rule.id, s.device_id) ?? { pendingSince: s.pending_since?.getTime() ?? null, firing: s.firing };
+      const ev = checkDeadline(ir.spec, state, now.getTime());
       if (ev.action !== "fire") continue;
-      idx.states.set(key, ev.state);
+      setState(idx.states, rule.id, s.device_id, ev.state);
       const facts: DeviceFacts = { id: s.device_id, siteId: d.siteId, tags: d.tags };
-      const [last] = await withSystem(db, (tx) => tx.query<{ last_value: unknown }>("select last_value from rule_state where rule_id = $1 and device_id = $2", [rule.id, s.device_id]));
+      const lastValue = (await withSystem(db, (tx) => lastJudgedValue(tx, rule.id, s.device_id))) ?? null;
       try {
         out.push(
           ...(await apply(
-            s.tenant_id,
-            [{ key, row: { tenant_id: s.tenant_id, rule_id: rule.id, device_id: s.device_id, pending_since: null, firing: true, last_value: last?.last_value ?? null, last_at: now } }],
-            [(tx) => raise(tx, thresholdAlert(rule, facts, rule.metric_name, last?.last_value ?? null, now, inMaintenance(idx.windows, facts, now.getTime())))],
+            [{ key, row: { tenant_id: s.tenant_id, rule_id: rule.id, device_id: s.device_id, pending_since: null, firing: true, last_value: lastValue, last_at: now } }],
+            [{ fingerprint: fingerprintOf(rule.id, s.device_id), run: (tx) => raise(tx, thresholdAlert(rule, facts, rule.metric_name, lastValue, now, inMaintenance(idx.windows, facts, now.getTime()))) }],
           )),
         );
       } catch (err) {
@@ -198,7 +340,8 @@ export function createEngine(deps: EngineDeps): Engine {
 
   return {
     onCommit(batch) {
-      chain = chain.then(() => evaluateBatch(batch)).catch((err) => log.error("alerts: evaluation failed", { error: err }));
+      waiting.push(batch);
+      if (!scheduled) schedule();
     },
     idle: () => chain,
     invalidate(tenantId) {
@@ -232,23 +375,26 @@ export function createEngine(deps: EngineDeps): Engine {
         const idx = await indexOf(d.tenant_id);
         const silentFor = d.last_seen_at ? Math.round((now.getTime() - d.last_seen_at.getTime()) / 1000) : null;
         out.push(
-          ...(await apply(d.tenant_id, [], [
-            (tx) =>
-              raise(tx, {
-                tenantId: d.tenant_id,
-                fingerprint: `NO_HEARTBEAT:${d.device_id}`,
-                type: "NO_HEARTBEAT",
-                ruleId: null,
-                deviceId: d.device_id,
-                siteId: d.site_id,
-                severity: rule?.severity ?? "HIGH",
-                summary: `${d.device_id} has not been heard from${silentFor !== null ? ` for ${silentFor} s` : ""} (heartbeat every ${d.interval} s)`,
-                metricName: null,
-                value: d.last_seen_at?.toISOString() ?? null,
-                suppressed: inMaintenance(idx.windows, facts, now.getTime()),
-                at: now,
-                reopenWindowSeconds: 0,
-              }),
+          ...(await apply([], [
+            {
+              fingerprint: `NO_HEARTBEAT:${d.device_id}`,
+              run: (tx) =>
+                raise(tx, {
+                  tenantId: d.tenant_id,
+                  fingerprint: `NO_HEARTBEAT:${d.device_id}`,
+                  type: "NO_HEARTBEAT",
+                  ruleId: null,
+                  deviceId: d.device_id,
+                  siteId: d.site_id,
+                  severity: rule?.severity ?? "HIGH",
+                  summary: `${d.device_id} has not been heard from${silentFor !== null ? ` for ${silentFor} s` : ""} (heartbeat every ${d.interval} s)`,
+                  metricName: null,
+                  value: d.last_seen_at?.toISOString() ?? null,
+                  suppressed: inMaintenance(idx.windows, facts, now.getTime()),
+                  at: now,
+                  reopenWindowSeconds: 0,
+                }),
+            },
           ])),
         );
       }
@@ -258,7 +404,7 @@ export function createEngine(deps: EngineDeps): Engine {
         // The device's own rule decides, as when it was raised (not every rule of the tenant).
         const autoClose = heartbeatRuleFor(rules, { id: d.device_id, siteId: d.site_id, tags: d.tags ?? {} })?.auto_close ?? true;
         out.push(
-          ...(await apply(d.tenant_id, [], [(tx) => resolve(tx, { tenantId: d.tenant_id, fingerprint: `NO_HEARTBEAT:${d.device_id}`, value: d.last_seen_at?.toISOString() ?? null, autoClose, at: now, reason: "heartbeats resumed" })])),
+          ...(await apply([], [{ fingerprint: `NO_HEARTBEAT:${d.device_id}`, run: (tx) => resolve(tx, { tenantId: d.tenant_id, fingerprint: `NO_HEARTBEAT:${d.device_id}`, value: d.last_seen_at?.toISOString() ?? null, autoClose, at: now, reason: "heartbeats resumed" }) }])),
         );
       }
       return out;

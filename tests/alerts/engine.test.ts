@@ -161,6 +161,35 @@ for (const kind of dbKinds()) {
       ]);
     });
 
+    test("many rules on one metric: plain thresholds and scoped rules side by side, each value judged against every rule in scope", async () => {
+      await device("fridge-1", "plant", 60);
+      await device("fridge-2", "lab", 60);
+      // Plain rules (every device, raw value, numeric) and rules scoped by device and by site.
+      const warm = await rule({ name: "Fridge warm", metric_name: "fridge_c", operator: "GT", threshold: 8 });
+      const hot = await rule({ name: "Fridge hot for a minute", metric_name: "fridge_c", operator: "GTE", threshold: 12, duration_seconds: 60 });
+      await rule({ name: "Fridge frozen", metric_name: "fridge_c", operator: "LT", threshold: -30 });
+      const cold = await rule({ name: "Fridge 1 too cold", metric_name: "fridge_c", operator: "LT", threshold: 2, scope: { devices: ["fridge-1"] } });
+      const lab = await rule({ name: "Lab fridges above 5", metric_name: "fridge_c", operator: "GT", threshold: 5, scope: { sites: ["lab"] } });
+      for (let i = 0; i < 20; i++) await rule({ name: `Fridge never ${i}`, metric_name: "fridge_c", operator: i % 2 ? "GT" : "LT", threshold: i % 2 ? 1000 + i : -1000 - i });
+      const open = async (id: string) => (await alertsOf(pulse.app, "acme", id)).map((a) => [a.rule_id, a.status]);
+
+      await publish("fridge-1", { fridge_c: 4 }); // between every plain threshold; the scoped ones do not hold (or do not cover it)
+      expect(await open("fridge-1")).toEqual([]);
+      await publish("fridge-1", { fridge_c: 1 });
+      expect(await open("fridge-1")).toEqual([[cold.id, "OPEN"]]);
+      await publish("fridge-1", { fridge_c: 13 }); // too cold clears; warm fires; hot starts its minute
+      expect((await open("fridge-1")).sort()).toEqual([[cold.id, "CLOSED"], [warm.id, "OPEN"]].sort());
+      await publish("fridge-1", { fridge_c: 4 }); // back between the plain thresholds: warm clears and hot's minute is reset
+      const [state] = await withSystem(pulse.app.db, (tx) => tx.query<{ pending_since: Date | null; firing: boolean }>("select pending_since, firing from rule_state where rule_id = $1 and device_id = 'fridge-1'", [hot.id]));
+      expect(state).toEqual({ pending_since: null, firing: false });
+      clock.advance(2 * MINUTE);
+      await pulse.app.runJob("alert-deadlines");
+      expect((await open("fridge-1")).sort()).toEqual([[cold.id, "CLOSED"], [warm.id, "CLOSED"]].sort());
+
+      await publish("fridge-2", { fridge_c: 6 }); // only the lab's rule covers it and holds
+      expect(await open("fridge-2")).toEqual([[lab.id, "OPEN"]]);
+    });
+
     test("a normalized rule compares raw × multiplier + offset, following the catalog as it changes", async () => {
       await device("oven-1", "plant", 60);
       await publish("oven-1", { oven_temp: 20 }); // the catalog learns oven_temp

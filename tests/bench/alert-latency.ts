@@ -7,7 +7,7 @@
 //   bun tests/bench/alert-latency.ts [--seconds N] [--warmup N] [--max-seconds N]
 //       [--devices D] [--publishers P] [--rules R] [--probe-devices K]
 //       [--probe-rate M] [--background-rate N] [--repeats X] [--no-rule-cost]
-//       [--phases half,max] [--env PULSE_KEY=value,...]
+//       [--phases half,max,90%,5000] [--env PULSE_KEY=value,...]
 //
 // What it does, on a fresh Postgres database (tenant, D load devices, K probe
 // devices and a tenant-admin API key seeded in SQL):
@@ -18,7 +18,9 @@
 //    committed msgs/s and Pulse CPU per message, and their ratios;
 // 2. latency phases with R rules, each on a fresh Pulse: the load at half of
 //    the maximum measured with R rules (or --background-rate N), then at the
-//    maximum; meanwhile K probe devices on MQTT connections of their own (QoS 1)
+//    maximum (offered at that rate, not a flood: under a flood the ingest queue
+//    is full and every message waits its turn in it; --phases also takes a share
+//    of the maximum like 90% or a rate in msgs/s); meanwhile K probe devices on MQTT connections of their own (QoS 1)
 //    send M messages a second in turns, each device alternating a crossing
 //    (temp_c = 200 + k, unique) and a recovery (20: the alert auto-closes, so
 //    every crossing opens a new alert). For every crossing:
@@ -106,7 +108,7 @@ async function main() {
     // 2. Latency at half of max and at max.
     const results: PhaseResult[] = [];
     for (const name of phases) {
-      const rate = Math.round(name === "half" ? maxRate / 2 : name === "max" ? maxRate : Number(name));
+      const rate = Math.round(name === "half" ? maxRate / 2 : name === "max" ? maxRate : name.endsWith("%") ? (maxRate * Number(name.slice(0, -1))) / 100 : Number(name));
       results.push(await latencyPhase(name, rate));
     }
 
@@ -190,18 +192,17 @@ async function main() {
     if (max0.length && maxR.length) {
       const thr = max0.map((w, i) => maxR[i]!.committedPerSecond / w.committedPerSecond);
       const cpu = max0.map((w, i) => maxR[i]!.pulseUsPerMsg / w.pulseUsPerMsg);
-      const evalShare = maxR.map((w) => w.evalUsPerMsg / w.pulseUsPerMsg);
       console.log(`RESULT rule cost (max ingest, QoS 0 flood, ${deviceCount} devices, ${repeats} pair(s), median [min–max]):`);
       console.log(`       0 rules:   ${spread(max0.map((w) => w.committedPerSecond))} msg/s, pulse CPU ${spread(max0.map((w) => w.pulseUsPerMsg), 1)} µs/msg`);
-      console.log(`       ${ruleCount} rules: ${spread(maxR.map((w) => w.committedPerSecond))} msg/s, pulse CPU ${spread(maxR.map((w) => w.pulseUsPerMsg), 1)} µs/msg, engine ${spread(maxR.map((w) => w.evalUsPerMsg), 1)} µs/msg, batches not yet evaluated at the end ${spread(maxR.map((w) => w.evalBacklog))}`);
-      console.log(`       throughput ratio ${ruleCount}/0 rules: ${spread(thr, 3)} (target ≥ 0.90); CPU per message ratio: ${spread(cpu, 3)} (target ≤ 1.10); engine share of Pulse CPU with ${ruleCount} rules: ${spread(evalShare.map((x) => x * 100), 1)} %`);
+      console.log(`       ${ruleCount} rules: ${spread(maxR.map((w) => w.committedPerSecond))} msg/s, pulse CPU ${spread(maxR.map((w) => w.pulseUsPerMsg), 1)} µs/msg, engine wall time ${spread(maxR.map((w) => w.evalUsPerMsg), 1)} µs/msg`);
+      console.log(`       throughput ratio ${ruleCount}/0 rules: ${spread(thr, 3)} (target ≥ 0.90); CPU per message ratio: ${spread(cpu, 3)} (target ≤ 1.10)`);
     } else if (maxR.length) {
       console.log(`RESULT max ingest with ${ruleCount} rules: ${spread(maxR.map((w) => w.committedPerSecond))} msg/s`);
     }
     for (const r of results) {
       const target = r.name === "half" ? 50 : r.name === "max" ? 250 : NaN;
       console.log(
-        `RESULT alert latency at ${r.name === "half" ? "half of max" : r.name === "max" ? "max" : r.name} (${fmt(r.rate)} msg/s offered, ${fmt(r.window.committedPerSecond)} committed, queue at end ${fmt(r.window.queueDepth)}), ${r.crossings} crossings:`,
+        `RESULT alert latency at ${r.name === "half" ? "half of max" : r.name === "max" ? "max" : r.name.endsWith("%") ? `${r.name} of max` : `${r.name} msg/s`} (${fmt(r.rate)} msg/s offered, ${fmt(r.window.committedPerSecond)} committed, queue at end ${fmt(r.window.queueDepth)}), ${r.crossings} crossings:`,
       );
       console.log(`       publish → alert committed: ${showStats(r.committed)}${Number.isFinite(target) ? ` — target p99 < ${target} ms: ${r.committed.p99 < target ? "met" : "MISSED"}` : ""}`);
       console.log(`       publish → SSE event seen:  ${showStats(r.sse)}`);
