@@ -80,7 +80,11 @@ export async function writeBatch(tx: Sql, batch: readonly Accepted[], seenMetric
   }
 
   // Every statement is sent at once (pipelined); the first error fails the batch.
-  const statements: Promise<unknown>[] = [];
+  // The planner guesses one row for the batch joined to its devices (the
+  // unnest's columns have no statistics) and then matches the locked state
+  // rows by a nested loop: every device against every other, 240 devices
+  // took 25 ms instead of 1. Hash joins for this transaction only.
+  const statements: Promise<unknown>[] = [tx.query(NO_NESTED_LOOPS)];
   if (times.length) statements.push(tx.query(TELEMETRY_INSERT, [times.join(","), tenants.join(","), deviceIds.join(","), metricsJson.join("\n")]));
 
   const ds = [...devices.values()];
@@ -167,6 +171,8 @@ export async function writeBatch(tx: Sql, batch: readonly Accepted[], seenMetric
  * newline. (Were one to slip in anyway, the columns would differ in length
  * and a NOT NULL column would refuse the batch: never a row written askew.)
  */
+const NO_NESTED_LOOPS = "select set_config('enable_nestloop', 'off', true)";
+
 const TELEMETRY_INSERT = `insert into telemetry (time, tenant_id, device_id, metrics)
   select t::timestamptz, te, d, m::jsonb
     from unnest(string_to_array($1, ','), string_to_array($2, ','), string_to_array($3, ','), string_to_array($4, E'\n')) as u(t, te, d, m)`;
