@@ -97,7 +97,7 @@ export function attachMqttIngest(aedes: Aedes, opts: MqttIngestOptions): void {
   // (so aedes sends no PUBACK of its own), and acknowledged here once it is
   // committed. aedes reads a connection's next packets only when the previous
   // ones are handed back: waiting for the commit there allowed one message per
-  // commit (~100 ms) per connection, whatever the device's window.
+  // commit (up to flush_ms plus the write) per connection, whatever the device's window.
   // PUBACKs still go out in order: batches commit in queue order.
   const puback = (client: Client, messageId: number | undefined) => (err?: Error) => {
     if (err) return void dropped.inc({ reason: "NOT_WRITTEN" });

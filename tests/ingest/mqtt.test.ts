@@ -33,7 +33,7 @@ setDefaultTimeout(60_000);
 // The broker does not depend on the database kind; one is enough here (reasons.test.ts covers both).
 const KIND = dbKinds().at(-1)!;
 // A refused message gets no PUBACK at all; an accepted one is acknowledged
-// within a flush (100 ms). Waiting this long for a PUBACK that must not come is plenty.
+// within a flush (25 ms plus the write). Waiting this long for a PUBACK that must not come is plenty.
 const REFUSED_WAIT_MS = 500;
 const ACK_WAIT_MS = 10_000;
 
