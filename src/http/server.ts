@@ -18,6 +18,9 @@ import { API_INFO } from "./openapi.ts";
 
 const PUBLIC_API = /^\/api\/v1\/(openapi\.json|version)$/;
 
+/** How long a stop waits for requests in flight before closing what is still open. */
+const STOP_GRACE_MS = 1_500;
+
 export interface HttpAppDeps {
   log: Logger;
   metrics: Metrics;
@@ -105,7 +108,12 @@ export function listenHttp(app: Hono<HttpEnv>, opts: { host: string; port: numbe
   return {
     port: server.port!,
     stop: async () => {
-      await server.stop(false);
+      // Requests in flight may finish, but not forever: live views' SSE streams
+      // and MQTT-over-WebSocket connections never end on their own, and a
+      // graceful stop waits for them (an open browser tab made shutdown overrun
+      // its 10 s). After the grace they are cut; browsers and devices reconnect.
+      const finished = await Promise.race([server.stop(false).then(() => true), Bun.sleep(STOP_GRACE_MS).then(() => false)]);
+      if (!finished) await server.stop(true);
     },
   };
 }

@@ -57,7 +57,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const pacer = createPacer(opts.maxPendingPublishes ?? 50_000);
   let internalsWarned = false;
   metrics.collect("pulse_mqtt_pending_publishes", "MQTT packets read and not yet handled (a publish: until it is queued for the writer).", () => pacer.pending());
+  // Every connection, so closing can end those aedes does not know yet (no CONNECT so far).
+  const streams = new Set<Duplex>();
   const handle = (stream: Duplex) => {
+    streams.add(stream);
+    stream.once("close", () => streams.delete(stream));
     const client = aedes.handle(stream) as unknown as Client;
     const paced = pacer.attach(client, stream);
     const limited = limitPacketSize(client, opts.maxPacketBytes, () => oversize.inc());
@@ -81,8 +85,13 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
 
   const closeAll = async () => {
     // Stop accepting first, then close clients (aedes.close disconnects them).
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    // A listener's close completes only once its connections have ended, so it
+    // is awaited last: awaiting it first waited for the devices to hang up,
+    // which under load they never do (shutdown overran its 10 s and exited 1).
+    const listenersClosed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
     await new Promise<void>((r) => aedes.close(() => r()));
+    for (const s of streams) s.destroy();
+    await Promise.all(listenersClosed);
   };
 
   let port = 0;
