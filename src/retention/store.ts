@@ -4,8 +4,8 @@
 //
 // Children go with their parents through ON DELETE CASCADE (delivery attempts
 // with their outbox row, alert events with their alert; see migrations 0005,
-// 0006). Tables with an identity id are walked in id order, which follows
-// insertion order, so each batch starts where the previous one ended.
+// 0006). Each walks an index on its cut-off column, oldest first (migration
+// 0008), so a batch reads only rows it deletes and the last one reads nothing.
 import type { Sql } from "../db/db.ts";
 
 async function count(sql: Sql, text: string, params: readonly unknown[]): Promise<number> {
@@ -18,7 +18,7 @@ export function deleteDeliveredOutbox(sql: Sql, before: Date, limit: number): Pr
   return count(
     sql,
     `delete from notification_outbox where id in (
-       select id from notification_outbox where status = 'delivered' and delivered_at < $1 order by id limit $2)`,
+       select id from notification_outbox where status = 'delivered' and delivered_at < $1 order by delivered_at limit $2)`,
     [before, limit],
   );
 }
@@ -33,7 +33,7 @@ export function deleteDeadOutbox(sql: Sql, before: Date, limit: number): Promise
   return count(
     sql,
     `delete from notification_outbox where status = 'dead' and next_attempt_at < $1 and id in (
-       select id from notification_outbox where status = 'dead' and next_attempt_at < $1 order by id limit $2)`,
+       select id from notification_outbox where status = 'dead' and next_attempt_at < $1 order by next_attempt_at limit $2)`,
     [before, limit],
   );
 }
@@ -51,7 +51,7 @@ export function deleteThrottleMarks(sql: Sql, before: Date, limit: number): Prom
 
 /** Device events (timeline entries) from before `before`. */
 export function deleteDeviceEvents(sql: Sql, before: Date, limit: number): Promise<number> {
-  return count(sql, "delete from device_events where id in (select id from device_events where time < $1 order by id limit $2)", [before, limit]);
+  return count(sql, "delete from device_events where id in (select id from device_events where time < $1 order by time limit $2)", [before, limit]);
 }
 
 /** Closed alerts (and their events) closed before `before`. A reopened alert is OPEN again and stays. */
@@ -59,7 +59,7 @@ export function deleteClosedAlerts(sql: Sql, before: Date, limit: number): Promi
   return count(
     sql,
     `delete from alerts where status = 'CLOSED' and closed_at < $1 and id in (
-       select id from alerts where status = 'CLOSED' and closed_at < $1 limit $2)`,
+       select id from alerts where status = 'CLOSED' and closed_at < $1 order by closed_at limit $2)`,
     [before, limit],
   );
 }
@@ -79,5 +79,5 @@ export function deleteExpiredInvites(sql: Sql, before: Date, limit: number): Pro
  * pulse_app: only a transaction running as the owner (asOwner) gets through.
  */
 export function deleteAuditEntries(sql: Sql, before: Date, limit: number): Promise<number> {
-  return count(sql, "delete from audit_log where id in (select id from audit_log where time < $1 order by id limit $2)", [before, limit]);
+  return count(sql, "delete from audit_log where id in (select id from audit_log where time < $1 order by time limit $2)", [before, limit]);
 }
