@@ -8,6 +8,7 @@ import m0005 from "../../migrations/0005_alerts.sql" with { type: "text" };
 import m0006 from "../../migrations/0006_notifications.sql" with { type: "text" };
 import m0007 from "../../migrations/0007_oncall.sql" with { type: "text" };
 import m0008 from "../../migrations/0008_retention_indexes.sql" with { type: "text" };
+import m0009 from "../../migrations/0009_outbox_order.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: "0006_notifications.sql", sql: m0006 },
   { version: 7, name: "0007_oncall.sql", sql: m0007 },
   { version: 8, name: "0008_retention_indexes.sql", sql: m0008 },
+  { version: 9, name: "0009_outbox_order.sql", sql: m0009 },
 ];

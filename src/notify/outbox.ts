@@ -139,7 +139,9 @@ export async function startOutboxWorker(deps: OutboxWorkerDeps): Promise<OutboxW
           again = false;
           const n = await round();
           total += n;
-          if (n < deps.batch && !again) break;
+          // Until a round finds nothing due: delivering a row lets the next
+          // notification of its alert to that channel go, in the next round.
+          if (n === 0 && !again) break;
         }
       } catch (err) {
         log.error("notify: outbox round failed", { error: err });

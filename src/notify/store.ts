@@ -158,6 +158,11 @@ export async function claimDue(sql: Sql, now: Date, limit: number, leaseSeconds:
         select o.id from notification_outbox o left join notification_channels c on c.id = o.channel_id
          where o.status = 'pending' and o.next_attempt_at <= $1 and (o.leased_until is null or o.leased_until < $1)
            and (c.circuit_open_until is null or c.circuit_open_until <= $1)
+           -- One alert's notifications to one channel go out in order: a row waits while an
+           -- earlier one is pending (being retried), so a receiver never hears "resolved"
+           -- before "triggered" (PagerDuty would then open an incident nothing resolves).
+           and not exists (select 1 from notification_outbox p
+                            where p.alert_id = o.alert_id and p.channel_id = o.channel_id and p.status = 'pending' and p.id < o.id)
          order by o.next_attempt_at limit $2 for update of o skip locked)
       returning *`,
     [now, limit, leaseSeconds],

@@ -62,6 +62,20 @@ describe("retries", () => {
     expect(rx.at("/flaky")).toHaveLength(4);
   });
 
+  test("one alert's notifications reach a channel in order: 'resolved' waits while 'triggered' is being retried", async () => {
+    rx.script("/ordered", 503, 200, 200);
+    const channel = await fireTo("/ordered", "m_ordered"); // triggered: 503, to be retried
+    await w.send("pump-7", { m_ordered: 5 }); // resolved, while triggered still waits
+    await w.drain();
+    expect(rx.at("/ordered").map((r) => verifyWebhook(SECRET, r).type)).toEqual(["alert.triggered"]);
+    expect((await w.deliveries(channel)).map((d) => d.status).sort()).toEqual(["pending", "pending"]);
+
+    await w.retryNow();
+    await rx.waitFor("/ordered", 3);
+    expect(rx.at("/ordered").map((r) => verifyWebhook(SECRET, r).type)).toEqual(["alert.triggered", "alert.triggered", "alert.resolved"]);
+    expect((await w.deliveries(channel)).map((d) => d.status)).toEqual(["delivered", "delivered"]);
+  });
+
   test("400 is a dead letter at once, never retried", async () => {
     rx.script("/refuses", { status: 400, body: "bad payload" });
     const channel = await fireTo("/refuses", "m_refused");
