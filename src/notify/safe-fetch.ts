@@ -2,18 +2,45 @@
 // elsewhere, and no requests to private, loopback or link-local addresses
 // unless the operator allows them ([notify] allow_private_networks) — a
 // tenant must not be able to make Pulse call into its own network (SSRF).
+//
+// The host is resolved once, checked, and the request is sent to that very
+// address (the Host header, TLS server name and certificate check still use
+// the name). Letting fetch resolve the name again allowed DNS rebinding: a
+// name that answers a public address to the check and 127.0.0.1 a moment
+// later to the connection.
 
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { DeliveryError } from "./channel.ts";
 
 export type SafeFetch = (url: string, init: RequestInit & { timeoutMs?: number }) => Promise<Response>;
 
+/** Every address a host name resolves to. */
+export type Resolve = (host: string) => Promise<string[]>;
+
 /** The config key that allows private addresses, named in refusals. */
 const NOTIFY_SETTING = "[notify] allow_private_networks";
 
-export function createSafeFetch(opts: { allowPrivate: boolean; timeoutMs: number; setting?: string }): SafeFetch {
-  const refusePrivate = createHostGuard({ allowPrivate: false, setting: opts.setting });
+/**
+ * The request to send for `url` once its host is resolved to `address`: the
+ * URL with the address in place of the name, the original Host header, and for
+ * HTTPS the name as TLS server name and as the name the certificate must hold.
+ * An address in the URL already is sent as it is.
+ */
+export function pinnedRequest(url: URL, address: string, init: RequestInit): { url: URL; init: RequestInit } {
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (isIP(host)) return { url, init };
+  const pinned = new URL(url);
+  pinned.hostname = isIP(address) === 6 ? `[${address}]` : address;
+  const headers = new Headers(init.headers);
+  headers.set("host", url.host);
+  const tls = url.protocol === "https:" ? { serverName: host, checkServerIdentity: (_address: string, cert: PeerCertificate) => checkServerIdentity(host, cert) } : undefined;
+  return { url: pinned, init: { ...init, headers, ...(tls ? { tls } : {}) } as RequestInit };
+}
+
+export function createSafeFetch(opts: { allowPrivate: boolean; timeoutMs: number; setting?: string; resolve?: Resolve }): SafeFetch {
+  const addressesOf = checkedAddresses({ allowPrivate: opts.allowPrivate, setting: opts.setting, resolve: opts.resolve });
   return async (url, init) => {
     let u: URL;
     try {
@@ -22,12 +49,19 @@ export function createSafeFetch(opts: { allowPrivate: boolean; timeoutMs: number
       throw new DeliveryError("not a valid URL", { permanent: true });
     }
     if (u.protocol !== "https:" && u.protocol !== "http:") throw new DeliveryError(`${u.protocol} URLs are not allowed`, { permanent: true });
-    if (!opts.allowPrivate) await refusePrivate(u.hostname);
-    try {
-      return await fetch(u, { ...init, redirect: "manual", signal: AbortSignal.timeout(init.timeoutMs ?? opts.timeoutMs) });
-    } catch (err) {
-      const timeout = (err as Error).name === "TimeoutError" || (err as Error).name === "AbortError";
-      throw new DeliveryError(timeout ? `no answer within ${init.timeoutMs ?? opts.timeoutMs} ms` : `cannot connect: ${(err as Error).message}`, { permanent: false, cause: err });
+    const addresses = await addressesOf(u.hostname);
+    const signal = AbortSignal.timeout(init.timeoutMs ?? opts.timeoutMs);
+    // Each checked address in turn while they refuse the connection (a name may
+    // answer ::1 and 127.0.0.1 with the receiver on one of them), within one timeout.
+    for (let i = 0; ; i++) {
+      const request = pinnedRequest(u, addresses[i]!, init);
+      try {
+        return await fetch(request.url, { ...request.init, redirect: "manual", signal });
+      } catch (err) {
+        const timeout = (err as Error).name === "TimeoutError" || (err as Error).name === "AbortError";
+        if (!timeout && i + 1 < addresses.length) continue;
+        throw new DeliveryError(timeout ? `no answer within ${init.timeoutMs ?? opts.timeoutMs} ms` : `cannot connect: ${(err as Error).message}`, { permanent: false, cause: err });
+      }
     }
   };
 }
@@ -37,26 +71,40 @@ export function createSafeFetch(opts: { allowPrivate: boolean; timeoutMs: number
  * resolve the host, refuse private addresses unless allowed, and return the
  * address to connect to (so a second lookup cannot answer differently).
  */
-export function createHostGuard(opts: { allowPrivate: boolean; setting?: string }): (host: string) => Promise<string> {
+export function createHostGuard(opts: { allowPrivate: boolean; setting?: string; resolve?: Resolve }): (host: string) => Promise<string> {
+  const addressesOf = checkedAddresses(opts);
+  return async (hostname) => (await addressesOf(hostname))[0]!;
+}
+
+/** Every address the host resolves to, all of them checked: one private address refuses the host. */
+function checkedAddresses(opts: { allowPrivate: boolean; setting?: string; resolve?: Resolve }): (host: string) => Promise<string[]> {
+  const resolve = opts.resolve ?? lookupAll;
   return async (hostname) => {
     const host = hostname.replace(/^\[|\]$/g, "");
     if (!host) throw new DeliveryError("no host given", { permanent: true });
-    const addresses = await resolveAll(host);
+    const addresses = await resolveAll(host, resolve);
     if (!opts.allowPrivate) {
       const bad = addresses.find(isPrivateAddress);
       if (bad) throw new DeliveryError(`${host} resolves to a private address (${bad}); an operator can allow this with ${opts.setting ?? NOTIFY_SETTING}`, { permanent: true });
     }
-    return addresses[0]!;
+    return addresses;
   };
 }
 
-async function resolveAll(host: string): Promise<string[]> {
+async function lookupAll(host: string): Promise<string[]> {
+  return (await lookup(host, { all: true })).map((a) => a.address);
+}
+
+async function resolveAll(host: string, resolve: Resolve): Promise<string[]> {
   if (isIP(host)) return [host];
+  let addresses: string[];
   try {
-    return (await lookup(host, { all: true })).map((a) => a.address);
+    addresses = await resolve(host);
   } catch (err) {
     throw new DeliveryError(`cannot resolve ${host}`, { permanent: false, cause: err });
   }
+  if (!addresses.length) throw new DeliveryError(`cannot resolve ${host}`, { permanent: false });
+  return addresses;
 }
 
 /** Loopback, private, link-local, carrier-grade NAT, unspecified, multicast (IPv4 and IPv6, IPv4 inside IPv6 too). */

@@ -3,7 +3,7 @@
 // (cloud metadata) or private addresses end as dead letters with an error
 // that says why, and nothing is sent — over HTTP, SMTP, SNMP or MQTT alike.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { isPrivateAddress } from "../../src/notify/safe-fetch.ts";
+import { createSafeFetch, isPrivateAddress, pinnedRequest } from "../../src/notify/safe-fetch.ts";
 import { startHttpReceiver, startSmtpServer, startTrapReceiver, type HttpReceiver, type SmtpReceiver, type TrapReceiver } from "../helpers/receivers.ts";
 import { startWorld, type World } from "./fixtures.ts";
 
@@ -66,5 +66,64 @@ describe("SSRF guard", () => {
       expect([ip, isPrivateAddress(ip)]).toEqual([ip, true]);
     }
     for (const ip of ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "2001:db8::1"]) expect([ip, isPrivateAddress(ip)]).toEqual([ip, false]);
+  });
+});
+
+describe("one lookup: the request goes where the check looked (no DNS rebinding)", () => {
+  /** A resolver answering from a script, one answer per call (the last repeats), counting calls. */
+  const scripted = (...answers: string[][]) => {
+    const calls: string[] = [];
+    const resolve = async (host: string) => {
+      calls.push(host);
+      return answers[Math.min(calls.length, answers.length) - 1]!;
+    };
+    return { resolve, calls };
+  };
+
+  test("the name is resolved once and the request is sent to that address, with the name as Host", async () => {
+    // hooks.example.test exists only in this resolver: had fetch looked the name up again, it would have failed.
+    const dns = scripted(["127.0.0.1"]);
+    const safeFetch = createSafeFetch({ allowPrivate: true, timeoutMs: 5_000, resolve: dns.resolve });
+    const res = await safeFetch(`http://hooks.example.test:${rx.port}/pinned?x=1`, { method: "POST", body: "hello" });
+    expect(res.status).toBe(200);
+    expect(dns.calls).toEqual(["hooks.example.test"]);
+    expect(rx.at("/pinned")).toMatchObject([{ method: "POST", body: "hello", headers: { host: `hooks.example.test:${rx.port}` } }]);
+  });
+
+  test("a name that answers a public address to the check and loopback afterwards never reaches loopback", async () => {
+    const dns = scripted(["203.0.113.10"], ["127.0.0.1"]);
+    const safeFetch = createSafeFetch({ allowPrivate: false, timeoutMs: 500, resolve: dns.resolve });
+    const before = rx.requests.length;
+    await expect(safeFetch(`http://rebind.example.test:${rx.port}/rebound`, { method: "POST", body: "x" })).rejects.toThrow();
+    expect(dns.calls).toEqual(["rebind.example.test"]);
+    expect(rx.requests.length).toBe(before);
+  });
+
+  test("every address of the name is checked: one private address refuses it", async () => {
+    const dns = scripted(["203.0.113.10", "10.0.0.7"]);
+    const safeFetch = createSafeFetch({ allowPrivate: false, timeoutMs: 500, resolve: dns.resolve });
+    await expect(safeFetch("https://mixed.example.test/hook", { method: "POST", body: "x" })).rejects.toThrow("mixed.example.test resolves to a private address (10.0.0.7)");
+  });
+
+  test("when the first address refuses the connection the next is tried", async () => {
+    // Port 9 on ::1 has nothing listening here (and the receiver is on 127.0.0.1 only).
+    const dns = scripted(["::1", "127.0.0.1"]);
+    const safeFetch = createSafeFetch({ allowPrivate: true, timeoutMs: 5_000, resolve: dns.resolve });
+    expect((await safeFetch(`http://dual.example.test:${rx.port}/dual`, { method: "GET" })).status).toBe(200);
+    expect(rx.at("/dual")).toHaveLength(1);
+  });
+
+  test("over HTTPS the name stays the TLS server name and the name the certificate must hold", () => {
+    const { url, init } = pinnedRequest(new URL("https://hooks.example.test/v1/hook"), "2001:db8::5", { headers: { "content-type": "application/json" } });
+    expect(url.href).toBe("https://[2001:db8::5]/v1/hook");
+    const headers = new Headers(init.headers);
+    expect([headers.get("host"), headers.get("content-type")]).toEqual(["hooks.example.test", "application/json"]);
+    const tls = (init as { tls: { serverName: string; checkServerIdentity: (host: string, cert: unknown) => Error | undefined } }).tls;
+    expect(tls.serverName).toBe("hooks.example.test");
+    const cert = (names: string) => ({ subject: { CN: "x" }, subjectaltname: names });
+    expect(tls.checkServerIdentity("2001:db8::5", cert("DNS:hooks.example.test"))).toBeUndefined();
+    expect(tls.checkServerIdentity("2001:db8::5", cert("DNS:evil.example.test"))).toBeInstanceOf(Error);
+    // An address in the URL is sent as it is.
+    expect(pinnedRequest(new URL("https://192.0.2.1/x"), "192.0.2.1", {}).url.href).toBe("https://192.0.2.1/x");
   });
 });
