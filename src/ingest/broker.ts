@@ -28,7 +28,7 @@ export interface BrokerOptions {
   tls?: { port: number; cert: string; key: string };
   connectTimeoutMs: number;
   maxPacketBytes: number;
-  /** Most publishes read from all connections and not yet handled; reading pauses above it (default 50,000). */
+  /** Most publishes read from all connections and not yet handled; reading pauses above it (default 5,000: they pile up only while the write queue is full, where more buys nothing but memory). */
   maxPendingPublishes?: number;
   log: Logger;
   metrics: Metrics;
@@ -54,7 +54,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   aedes.on("client", () => connected++);
   aedes.on("clientDisconnect", () => connected--);
 
-  const pacer = createPacer(opts.maxPendingPublishes ?? 50_000);
+  const pacer = createPacer(opts.maxPendingPublishes ?? 5_000);
   let internalsWarned = false;
   metrics.collect("pulse_mqtt_pending_publishes", "MQTT packets read and not yet handled (a publish: until it is queued for the writer).", () => pacer.pending());
   // Every connection, so closing can end those aedes does not know yet (no CONNECT so far).
