@@ -57,14 +57,15 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const pacer = createPacer(opts.maxPendingPublishes ?? 5_000);
   let internalsWarned = false;
   metrics.collect("pulse_mqtt_pending_publishes", "MQTT packets read and not yet handled (a publish: until it is queued for the writer).", () => pacer.pending());
+  const limitPacketSize = packetSizeLimit(opts.maxPacketBytes, () => oversize.inc());
   // Every connection, so closing can end those aedes does not know yet (no CONNECT so far).
   const streams = new Set<Duplex>();
+  const forget = (stream: Duplex) => void streams.delete(stream);
   const handle = (stream: Duplex) => {
     streams.add(stream);
-    stream.once("close", () => streams.delete(stream));
     const client = aedes.handle(stream) as unknown as Client;
-    const paced = pacer.attach(client, stream);
-    const limited = limitPacketSize(client, opts.maxPacketBytes, () => oversize.inc());
+    const paced = pacer.attach(client, stream, forget);
+    const limited = limitPacketSize(client);
     // Both lean on aedes/mqtt-packet internals (the version is pinned in package.json). If an
     // upgrade moves them, say so once rather than silently losing back-pressure or the size limit.
     if ((!paced || !limited) && !internalsWarned) {
@@ -127,69 +128,108 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
  * first served as the pending publishes are handled.
  */
 interface Pacer {
-  /** False when aedes' internals are not what this was written against (the connection reads unpaced). */
-  attach(client: Client, stream: Duplex): boolean;
+  /**
+   * False when aedes' internals are not what this was written against (the
+   * connection reads unpaced). `onClose` runs once when the connection closes.
+   */
+  attach(client: Client, stream: Duplex, onClose: (stream: Duplex) => void): boolean;
   pending(): number;
 }
 
+type AedesInternals = {
+  _nextBatch?: (err?: Error) => void;
+  _parsingBatch?: number;
+  _parser?: { parse(buf: Buffer): unknown; on(ev: "packet", fn: (this: Tagged) => void): unknown };
+  emit(ev: "error", err: Error): boolean;
+};
+
+/**
+ * One connection's pacing state. The listeners are shared functions that find
+ * it on the stream or the parser (idle connections are the common case, and
+ * four closures each cost about a tenth of a connection's memory target).
+ */
+interface Paced {
+  c: AedesInternals;
+  stream: Duplex;
+  /** This connection's publishes parsed and not yet handled. */
+  mine: number;
+  inLine: boolean;
+  closed: boolean;
+  onClose: (stream: Duplex) => void;
+}
+
+const PACED = Symbol("pulse.paced");
+type Tagged = { [PACED]?: Paced };
+
 function createPacer(maxPending: number): Pacer {
   let pending = 0;
-  const waiting: Array<() => void> = [];
+  const waiting: Paced[] = [];
   const wake = () => {
-    while (waiting.length && pending < maxPending) waiting.shift()!();
+    while (waiting.length && pending < maxPending) {
+      const p = waiting.shift()!;
+      p.inLine = false;
+      read(p);
+    }
   };
+  const read = (p: Paced) => {
+    if (p.closed || p.inLine || p.c._parsingBatch! > 0) return;
+    if (pending >= maxPending) {
+      p.inLine = true;
+      waiting.push(p);
+      return;
+    }
+    const buf = p.stream.read() as Buffer | null;
+    if (buf) p.c._parser!.parse(buf);
+  };
+  function onReadable(this: Tagged) {
+    read(this[PACED]!);
+  }
+  function onPacket(this: Tagged) {
+    this[PACED]!.mine++;
+    pending++;
+  }
+  // 'close' comes after 'end' and after errors too (and costs less memory per connection than finished()).
+  function onClose(this: Tagged) {
+    const p = this[PACED]!;
+    if (p.closed) return;
+    p.closed = true;
+    pending -= p.mine;
+    p.mine = 0;
+    wake();
+    p.onClose(p.stream);
+  }
   return {
     pending: () => pending,
-    attach(client, stream) {
-      const c = client as unknown as { _nextBatch?: (err?: Error) => void; _parsingBatch?: number; _parser?: { parse(buf: Buffer): unknown; on(ev: "packet", fn: () => void): unknown }; emit(ev: "error", err: Error): boolean };
+    attach(client, stream, onStreamClose) {
+      const c = client as unknown as AedesInternals;
       const aedesNext = c._nextBatch;
-      if (typeof aedesNext !== "function" || typeof c._parsingBatch !== "number" || !c._parser || !stream.listeners("readable").includes(aedesNext)) return false;
-      let mine = 0; // this connection's publishes parsed and not yet handled
-      let inLine = false;
-      let closed = false;
-      const read = () => {
-        if (closed || inLine || c._parsingBatch! > 0) return;
-        if (pending >= maxPending) {
-          inLine = true;
-          waiting.push(() => {
-            inLine = false;
-            read();
-          });
-          return;
-        }
-        const buf = stream.read() as Buffer | null;
-        if (buf) c._parser!.parse(buf);
-      };
-      c._parser.on("packet", () => {
-        mine++;
-        pending++;
-      });
+      if (typeof aedesNext !== "function" || typeof c._parsingBatch !== "number" || !c._parser || !stream.listeners("readable").includes(aedesNext)) {
+        stream.once("close", () => onStreamClose(stream));
+        return false;
+      }
+      const p: Paced = { c, stream, mine: 0, inLine: false, closed: false, onClose: onStreamClose };
+      (stream as Tagged)[PACED] = p;
+      (c._parser as Tagged)[PACED] = p;
+      c._parser.on("packet", onPacket);
       // aedes hands this to every packet as its done callback (and to nothing else we use).
       c._nextBatch = (err?: Error) => {
         if (err) {
           c.emit("error", err);
           return;
         }
-        if (mine > 0 && !closed) {
-          mine--;
+        if (p.mine > 0 && !p.closed) {
+          p.mine--;
           pending--;
           wake();
         }
         c._parsingBatch = Math.max(0, c._parsingBatch! - 1);
-        read();
+        read(p);
       };
       stream.removeListener("readable", aedesNext);
       // aedes starts at 1 and lets the first 'readable' take it to 0; nothing is pending yet.
       c._parsingBatch = 0;
-      stream.on("readable", read);
-      // 'close' comes after 'end' and after errors too (and costs less memory per connection than finished()).
-      stream.once("close", () => {
-        if (closed) return;
-        closed = true;
-        pending -= mine;
-        mine = 0;
-        wake();
-      });
+      stream.on("readable", onReadable);
+      stream.once("close", onClose);
       return true;
     },
   };
@@ -198,19 +238,31 @@ function createPacer(maxPending: number): Pacer {
 /**
  * Close a connection as soon as a packet header announces more than `max`
  * bytes, before its body is buffered. aedes gives no option for this, so the
- * connection's MQTT parser is wrapped (mqtt-packet's length state).
+ * connection's MQTT parser gets a checking `_parseLength` (mqtt-packet's
+ * length state): one function for every connection, made once per broker.
+ * Returns the function that installs it, false from it when the parser is not
+ * what this was written against.
  */
-function limitPacketSize(client: Client, max: number, onOversize: () => void): boolean {
-  const parser = (client as unknown as { _parser?: { _parseLength(): boolean; packet: { length: number }; _emitError(e: Error): boolean } })._parser;
-  if (!parser || typeof parser._parseLength !== "function") return false;
-  const parseLength = parser._parseLength;
-  parser._parseLength = function (this: typeof parser) {
-    const ok = parseLength.call(this);
-    if (ok && this!.packet.length > max) {
+function packetSizeLimit(max: number, onOversize: () => void): (client: Client) => boolean {
+  type Parser = { _parseLength(): boolean; packet: { length: number }; _emitError(e: Error): boolean };
+  let original: Parser["_parseLength"] | undefined;
+  function checkedParseLength(this: Parser) {
+    const ok = original!.call(this);
+    if (ok && this.packet.length > max) {
       onOversize();
-      return this!._emitError(new Error(`packet of ${this!.packet.length} bytes is over the limit of ${max}`));
+      return this._emitError(new Error(`packet of ${this.packet.length} bytes is over the limit of ${max}`));
     }
     return ok;
+  }
+  return (client) => {
+    const parser = (client as unknown as { _parser?: Parser })._parser;
+    if (!parser || typeof parser._parseLength !== "function") return false;
+    const own = parser._parseLength;
+    if (own !== checkedParseLength) {
+      if (original && own !== original) return false; // a different parser than the others: leave it alone
+      original = own;
+    }
+    parser._parseLength = checkedParseLength;
+    return true;
   };
-  return true;
 }
