@@ -47,7 +47,7 @@ export const CONFIG_KEYS = {
   "ingest.max_message_bytes": { kind: { type: "int", min: 256, max: 1024 * 1024 }, default: 8192, doc: "Largest device message accepted (PAYLOAD_TOO_LARGE above)." },
   "ingest.max_batch_messages": { kind: { type: "int", min: 1, max: 100_000 }, default: 5000, doc: "Most messages in one POST /ingest/v1/batch." },
   "ingest.max_batch_bytes": { kind: { type: "int", min: 1024, max: 256 * 1024 * 1024 }, default: 8 * 1024 * 1024, doc: "Largest batch body." },
-  "ingest.queue_max": { kind: { type: "int", min: 100, max: 10_000_000 }, default: 50_000, doc: "Messages held in memory waiting to be written (about a second of this box's maximum); when full, HTTP answers 503 and MQTT stops reading." },
+  "ingest.queue_max": { kind: { type: "int", min: 100, max: 10_000_000 }, default: 50_000, doc: "Messages held in memory waiting to be written (about a second of a small box's maximum); when full, HTTP answers 503 and MQTT stops reading." },
   "ingest.batch_rows": { kind: { type: "int", min: 1, max: 100_000 }, default: 5000, doc: "A batch is written once this many messages wait…" },
   "ingest.flush_ms": { kind: { type: "int", min: 5, max: 10_000 }, default: 25, doc: "…or once the oldest has waited this long (one batch is written at a time: under load, what waited through a write goes out at once)." },
   "ingest.device_rate_per_second": { kind: { type: "int", min: 0, max: 1_000_000 }, default: 50, doc: "Messages a second one device may send on average (RATE_LIMITED above); 0 = unlimited." },
