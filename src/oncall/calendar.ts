@@ -7,7 +7,7 @@ import type { Sql } from "../db/db.ts";
 import { withTenant } from "../db/scope.ts";
 import { requirePermission, type Ctx } from "../lib/ctx.ts";
 import { invalid } from "../lib/errors.ts";
-import { coverage, dstTransitions, timeline, whoIsOnCall, type CoverageReport, type DstTransition, type LayerRef, type Segment } from "./resolve.ts";
+import { coverage, dstTransitions, timeline, whoIsOnCall, type CoverageReport, type DstTransition, type LayerRef, type LayerVersion, type Override, type Segment } from "./resolve.ts";
 import { loadSchedulesIn, scheduleIn, type OnCallDeps, type ScheduleRow } from "./service.ts";
 import { findSchedule, listActiveMembers, listSchedules, userNames } from "./store.ts";
 
@@ -66,26 +66,40 @@ export interface ScheduleTimeline {
   dstTransitions: DstTransition[];
 }
 
-/** The next `days` days (default 14) from `from` (default now). */
-export async function scheduleTimeline(deps: OnCallDeps, ctx: Ctx, scheduleId: string, opts: { from?: Date; days?: number } = {}): Promise<ScheduleTimeline> {
+/**
+ * In the tenant's scope, for readers: the schedule with its layers and
+ * overrides over the `days` days (default 14) from `from` (default now).
+ */
+async function inWindow<T>(
+  deps: OnCallDeps,
+  ctx: Ctx,
+  scheduleId: string,
+  opts: { from?: Date; days?: number },
+  fn: (w: { tx: Sql; schedule: ScheduleRow; data: { layers: LayerVersion[]; overrides: Override[] }; from: Date; to: Date }) => Promise<T>,
+): Promise<T> {
   requirePermission(ctx, "read", "see on-call schedules");
   const from = opts.from ?? deps.clock.now();
   const to = new Date(from.getTime() + days(opts.days) * DAY);
   return withTenant(deps.db, ctx, async (tx) => {
     const schedule = await scheduleIn(tx, scheduleId);
-    const data = (await loadSchedulesIn(tx, [schedule.id], from, to)).get(schedule.id)!;
-    return { schedule, from, to, segments: await named(tx, timeline(schedule, data.layers, data.overrides, from, to)), dstTransitions: dstTransitions(schedule.timezone, from, to) };
+    return fn({ tx, schedule, data: (await loadSchedulesIn(tx, [schedule.id], from, to)).get(schedule.id)!, from, to });
   });
+}
+
+/** The next `days` days (default 14) from `from` (default now). */
+export async function scheduleTimeline(deps: OnCallDeps, ctx: Ctx, scheduleId: string, opts: { from?: Date; days?: number } = {}): Promise<ScheduleTimeline> {
+  return inWindow(deps, ctx, scheduleId, opts, async ({ tx, schedule, data, from, to }) => ({
+    schedule,
+    from,
+    to,
+    segments: await named(tx, timeline(schedule, data.layers, data.overrides, from, to)),
+    dstTransitions: dstTransitions(schedule.timezone, from, to),
+  }));
 }
 
 /** Gaps (nobody on call) and overlaps (lower layers shadowed) over the next `days` days. */
 export async function scheduleCoverage(deps: OnCallDeps, ctx: Ctx, scheduleId: string, opts: { from?: Date; days?: number } = {}): Promise<{ schedule: ScheduleRow; from: Date; to: Date; report: CoverageReport; users: Map<string, Person> }> {
-  requirePermission(ctx, "read", "see on-call schedules");
-  const from = opts.from ?? deps.clock.now();
-  const to = new Date(from.getTime() + days(opts.days) * DAY);
-  return withTenant(deps.db, ctx, async (tx) => {
-    const schedule = await scheduleIn(tx, scheduleId);
-    const data = (await loadSchedulesIn(tx, [schedule.id], from, to)).get(schedule.id)!;
+  return inWindow(deps, ctx, scheduleId, opts, async ({ tx, schedule, data, from, to }) => {
     const report = coverage(schedule, data.layers, data.overrides, from, to);
     const names = await userNames(tx, report.overlaps.flatMap((o) => o.layers.map((l) => l.userId)));
     return { schedule, from, to, report, users: new Map([...names].map(([id, n]) => [id, { id, ...n }])) };
@@ -187,12 +201,7 @@ export interface LayerTimeline {
 
 /** Each layer's own shifts over the window, highest position first (the rows above "who is paged" in a timeline). */
 export async function scheduleLayerTimelines(deps: OnCallDeps, ctx: Ctx, scheduleId: string, opts: { from?: Date; days?: number } = {}): Promise<LayerTimeline[]> {
-  requirePermission(ctx, "read", "see on-call schedules");
-  const from = opts.from ?? deps.clock.now();
-  const to = new Date(from.getTime() + days(opts.days) * DAY);
-  return withTenant(deps.db, ctx, async (tx) => {
-    const schedule = await scheduleIn(tx, scheduleId);
-    const data = (await loadSchedulesIn(tx, [schedule.id], from, to)).get(schedule.id)!;
+  return inWindow(deps, ctx, scheduleId, opts, async ({ tx, schedule, data, from, to }) => {
     const byLayer = new Map<string, typeof data.layers>();
     for (const v of data.layers) byLayer.set(v.layerId, [...(byLayer.get(v.layerId) ?? []), v]);
     const rows: LayerTimeline[] = [];
