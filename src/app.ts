@@ -149,11 +149,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
     maxQueue: config["ingest.queue_max"],
     batchRows: config["ingest.batch_rows"],
     flushMs: config["ingest.flush_ms"],
-    // Alert rules are evaluated on what was committed, so an alert never points at data that is not there.
-    onCommit: (batch) => {
-      ingestRate.record(batch);
-      engine.onCommit(batch);
-    },
+    // Alert rules judge each message as it is queued, in step with the write
+    // rather than after it (DESIGN.md §1: "in-process, before the write"): an
+    // alert commits in its own transaction, typically before the batch holding
+    // its message, instead of waiting for that batch and then for its own turn.
+    onAccept: (m) => engine.accept(m),
+    onCommit: (batch) => ingestRate.record(batch),
     onPoison: (m, err) =>
       quarantine.reject({ tenantId: m.env.tenantId, deviceId: m.env.deviceId, reason: "INVALID_METRIC", detail: `the database refused it: ${err.message}`, transport: m.transport ?? "mqtt", payload: JSON.stringify(m.env.metrics), time: clock.now() }),
   });

@@ -1,9 +1,11 @@
-// The alert engine: threshold rules evaluated in-process on every committed
-// message, against an in-memory index of each tenant's rules keyed by metric
-// (dropped on every node when rules change, via NOTIFY), with the (rule,
-// device) state kept in memory and written through to rule_state so that a
-// restart resumes exactly. The leader also fires `for` deadlines that passed
-// without a new message, and raises and clears NO_HEARTBEAT.
+// The alert engine: threshold rules evaluated in-process on every message as
+// the writer queues it (DESIGN.md §1: before the write, so an alert does not
+// wait for the batch holding its message), against an in-memory index of each
+// tenant's rules keyed by metric (dropped on every node when rules change, via
+// NOTIFY), with the (rule, device) state kept in memory and written through to
+// rule_state so that a restart resumes exactly. The leader also fires `for`
+// deadlines that passed without a new message, and raises and clears
+// NO_HEARTBEAT.
 
 import type { Db, Sql } from "../db/db.ts";
 import { withSystem } from "../db/scope.ts";
@@ -58,9 +60,12 @@ interface TenantIndex {
 }
 
 export interface Engine {
-  /** Evaluate a committed batch (called by the writer; never throws). */
-  onCommit(batch: readonly Accepted[]): void;
-  /** Wait until everything handed to onCommit so far is evaluated (tests, shutdown). */
+  /**
+   * Judge a message the writer has queued (never throws). Messages queued in
+   * one turn of the event loop are judged together, at the end of it.
+   */
+  accept(m: Accepted): void;
+  /** Wait until everything handed to accept so far is evaluated (tests, shutdown). */
   idle(): Promise<void>;
   /** Fire `for` deadlines that passed (leader job). */
   checkDeadlines(): Promise<Transition[]>;
@@ -116,28 +121,31 @@ export function createEngine(deps: EngineDeps): Engine {
   const { db, log } = deps;
   const tenants = new Map<string, Promise<TenantIndex>>();
   let chain: Promise<void> = Promise.resolve();
-  // Batches committed while an evaluation runs wait here and are judged
-  // together by the next one (up to MAX_COALESCED messages): when alert writes
-  // fall behind ingest, the engine catches up with fewer, larger transactions
-  // instead of a queue of one per batch that grows as long as the load lasts.
-  let waiting: Array<readonly Accepted[]> = [];
+  // Messages queued while an evaluation runs (or in the current turn of the
+  // event loop) wait here and are judged together by the next one, up to
+  // MAX_COALESCED: one evaluation per turn rather than per message, and when
+  // alert writes fall behind ingest the engine catches up with fewer, larger
+  // transactions instead of a queue of them that grows as long as the load lasts.
+  let waiting: Accepted[] = [];
   let scheduled = false;
   const evaluateWaiting = async () => {
-    let take = 0;
-    let n = 0;
-    while (take < waiting.length && (take === 0 || n + waiting[take]!.length <= MAX_COALESCED)) n += waiting[take++]!.length;
-    const batches = waiting.splice(0, take);
+    const batch = waiting.length <= MAX_COALESCED ? waiting : waiting.slice(0, MAX_COALESCED);
+    waiting = batch === waiting ? [] : waiting.slice(MAX_COALESCED);
     if (waiting.length) schedule();
     else scheduled = false;
-    await evaluateBatch(batches.length === 1 ? batches[0]! : batches.flat());
+    await evaluateBatch(batch);
   };
+  const endOfTurn = () => new Promise<void>((r) => setImmediate(r));
   const schedule = () => {
     scheduled = true;
-    chain = chain.then(evaluateWaiting).catch((err) => log.error("alerts: evaluation failed", { error: err }));
+    chain = chain
+      .then(endOfTurn)
+      .then(evaluateWaiting)
+      .catch((err) => log.error("alerts: evaluation failed", { error: err }));
   };
   const evaluations = deps.metrics.counter("pulse_alert_evaluations_total", "Rule evaluations of incoming values.");
   const transitionsCount = deps.metrics.counter("pulse_alert_transitions_total", "Alert changes by kind.");
-  const evalSeconds = deps.metrics.histogram("pulse_alert_evaluation_seconds", "Time to evaluate committed messages (a batch, or those that waited meanwhile) and write their alert changes.");
+  const evalSeconds = deps.metrics.histogram("pulse_alert_evaluation_seconds", "Time to evaluate queued messages (those of one turn, or those that waited meanwhile) and write their alert changes.");
 
   const load = async (tenantId: string): Promise<TenantIndex> => {
     const [rules, states, catalog, windows] = await withSystem(db, async (tx) => [
@@ -339,8 +347,8 @@ export function createEngine(deps: EngineDeps): Engine {
   };
 
   return {
-    onCommit(batch) {
-      waiting.push(batch);
+    accept(m) {
+      waiting.push(m);
       if (!scheduled) schedule();
     },
     idle: () => chain,

@@ -33,7 +33,9 @@ export interface WriterOptions {
   maxQueue: number;
   batchRows: number;
   flushMs: number;
-  /** Called after each commit with its messages (alert evaluation, live views). */
+  /** Called with each message as it enters the queue (alert evaluation, which does not wait for the write). */
+  onAccept?: (m: Accepted) => void;
+  /** Called after each commit with its messages (ingest rates). */
   onCommit?: (batch: readonly Accepted[]) => void;
   /** A message the database refused for its content (it is dropped). */
   onPoison?: (m: Accepted, err: Error) => void;
@@ -203,6 +205,11 @@ export function createWriter(opts: WriterOptions): Writer {
       if (stopped || depth() >= opts.maxQueue) return false;
       m.queuedAt = performance.now();
       queue.push(m);
+      try {
+        opts.onAccept?.(m);
+      } catch (err) {
+        log.error("ingest: on-accept hook failed", { error: err });
+      }
       if (depth() >= opts.batchRows && !failures) void flushSome();
       else schedule();
       return true;
