@@ -5,6 +5,7 @@
 
 import { notifyChange } from "../db/bus.ts";
 import type { Sql } from "../db/db.ts";
+import { settleAll } from "../lib/settle.ts";
 import type { Transition } from "./lifecycle.ts";
 import { LIVE_CHANNEL, type LiveEvent } from "../live/hub.ts";
 
@@ -21,11 +22,17 @@ export function createAlertBus(): AlertBus {
   return { inTransaction: [], afterCommit: [] };
 }
 
-/** Inside the transaction: hooks, then a live event for every node (NOTIFY is sent at commit). */
+/**
+ * Inside the transaction: the hooks, and a live event for every node (NOTIFY
+ * is sent at commit). They run side by side, their statements pipelined on
+ * the transaction's connection: one round trip for all their first reads
+ * rather than one each. So a hook must not depend on another's writes, and
+ * must take what it needs of `t.alert` before its first await (a hook may
+ * update the alert in place for the listeners after commit).
+ */
 export async function publishInTx(bus: AlertBus, tx: Sql, t: Transition): Promise<void> {
-  for (const hook of bus.inTransaction) await hook(tx, t);
   const e: LiveEvent = { type: "alerts.changed", tenantId: t.alert.tenant_id, data: { alert_id: t.alert.id, kind: t.kind, severity: t.alert.severity } };
-  await notifyChange(tx, LIVE_CHANNEL, JSON.stringify(e));
+  await settleAll([notifyChange(tx, LIVE_CHANNEL, JSON.stringify(e)), ...bus.inTransaction.map((hook) => hook(tx, t))]);
 }
 
 /** After commit: in-process listeners. */

@@ -10,6 +10,7 @@
 import type { Db, Sql } from "../db/db.ts";
 import { withSystem } from "../db/scope.ts";
 import type { Clock } from "../lib/clock.ts";
+import { settleAll } from "../lib/settle.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import type { Registry } from "../ingest/registry.ts";
@@ -92,6 +93,8 @@ interface Action {
 
 const stateKey = (ruleId: string, deviceId: string) => `${ruleId}\u0000${deviceId}`;
 const MAX_COALESCED = 20_000;
+/** Alert transactions in flight at once (the pool's other users: ingest, the API, the outbox). */
+const MAX_WRITING = 3;
 const IDLE: RuleState = { pendingSince: null, firing: false };
 
 function getState(states: TenantIndex["states"], ruleId: string, deviceId: string): RuleState | undefined {
@@ -145,9 +148,17 @@ export function createEngine(deps: EngineDeps): Engine {
   };
   const evaluations = deps.metrics.counter("pulse_alert_evaluations_total", "Rule evaluations of incoming values.");
   const transitionsCount = deps.metrics.counter("pulse_alert_transitions_total", "Alert changes by kind.");
-  const evalSeconds = deps.metrics.histogram("pulse_alert_evaluation_seconds", "Time to evaluate queued messages (those of one turn, or those that waited meanwhile) and write their alert changes.");
+  const evalSeconds = deps.metrics.histogram("pulse_alert_evaluation_seconds", "Time to evaluate queued messages (those of one turn, or those that waited meanwhile) and hand their alert changes to be written.");
+  const writeSeconds = deps.metrics.histogram("pulse_alert_write_seconds", "Time an alert transaction takes, from its start to its commit.");
+  // Alert transactions in flight, and for each alert (fingerprint) the last one touching it.
+  const writing = new Set<Promise<void>>();
+  const lastWrite = new Map<string, Promise<void>>();
 
   const load = async (tenantId: string): Promise<TenantIndex> => {
+    // States are read back only once the writes in flight have committed: a
+    // reload (rules changed, or a write failed) must not see the database
+    // behind what was already judged.
+    while (writing.size) await Promise.all(writing);
     const [rules, states, catalog, windows] = await withSystem(db, async (tx) => [
       await listRules(tx, { tenantId, enabledOnly: true }),
       await loadStates(tx, tenantId),
@@ -202,6 +213,7 @@ export function createEngine(deps: EngineDeps): Engine {
    */
   const apply = async (changes: Array<{ key: string; row: StateRow & { last_value: unknown; last_at: Date } }>, actions: Action[]) => {
     if (!changes.length && !actions.length) return [];
+    const started = performance.now();
     const transitions = await withSystem(db, async (tx) => {
       const groups = new Map<string, number[]>();
       actions.forEach((a, i) => {
@@ -210,7 +222,7 @@ export function createEngine(deps: EngineDeps): Engine {
         else groups.set(a.fingerprint, [i]);
       });
       const results: Array<Transition | undefined> = new Array(actions.length);
-      const settled = await Promise.allSettled([
+      await settleAll([
         saveStates(tx, changes.map((c) => c.row)),
         ...[...groups.values()].map(async (g) => {
           for (const i of g) {
@@ -222,15 +234,47 @@ export function createEngine(deps: EngineDeps): Engine {
           }
         }),
       ]);
-      // Every query has settled before the transaction ends (commit, or rollback on the first failure).
-      const failed = settled.find((r) => r.status === "rejected");
-      if (failed) throw (failed as PromiseRejectedResult).reason;
       return results.filter((t): t is Transition => t !== undefined);
     });
+    writeSeconds.observe((performance.now() - started) / 1000);
     for (const t of transitions) transitionsCount.inc({ kind: t.kind });
     publishCommitted(deps.bus, transitions, (err) => log.error("alerts: listener failed", { error: err }));
     return transitions;
   };
+
+  /**
+   * Start writing alert changes once a slot is free (at most MAX_WRITING
+   * transactions at a time, leaving the pool to ingest and the API) and once
+   * the earlier writes touching the same alerts have finished: changes to one
+   * alert, and to one (rule, device) state, commit in the order they were
+   * judged; changes to different alerts do not wait for each other. Resolves
+   * when the write has its place in that order; `written` when it committed.
+   */
+  const applyInOrder = async (changes: Parameters<typeof apply>[0], actions: Action[]): Promise<{ written: Promise<Transition[]> }> => {
+    if (!changes.length && !actions.length) return { written: Promise.resolve([]) };
+    while (writing.size >= MAX_WRITING) await Promise.race(writing);
+    const keys = new Set([...changes.map((c) => fingerprintOf(c.row.rule_id, c.row.device_id)), ...actions.map((a) => a.fingerprint)]);
+    const before: Promise<void>[] = [];
+    for (const k of keys) {
+      const p = lastWrite.get(k);
+      if (p) before.push(p);
+    }
+    const written = (before.length ? Promise.all(before) : Promise.resolve()).then(() => apply(changes, actions));
+    const settled = written.then(
+      () => {},
+      () => {},
+    );
+    writing.add(settled);
+    for (const k of keys) lastWrite.set(k, settled);
+    void settled.then(() => {
+      writing.delete(settled);
+      for (const k of keys) if (lastWrite.get(k) === settled) lastWrite.delete(k);
+    });
+    return { written };
+  };
+
+  /** Write in order and wait for the commit (deadlines, heartbeats: the leader's jobs want the transitions). */
+  const write = async (changes: Parameters<typeof apply>[0], actions: Action[]) => (await applyInOrder(changes, actions)).written;
 
   const evaluateBatch = async (batch: readonly Accepted[]) => {
     const started = performance.now();
@@ -301,13 +345,15 @@ export function createEngine(deps: EngineDeps): Engine {
       }
       // Counted once per batch: a labelled counter's inc() costs more than judging a value.
       if (evaluated) evaluations.inc({}, evaluated);
-      try {
-        await apply([...changes.values()], actions);
-      } catch (err) {
+      // Written in the background: the next messages are judged meanwhile
+      // (their in-memory state is already up to date), and wait only for a
+      // free slot, not for this transaction.
+      const { written } = await applyInOrder([...changes.values()], actions);
+      written.catch((err) => {
         // The in-memory state ran ahead of the database: reload it from there.
         tenants.delete(tenantId);
-        throw err;
-      }
+        log.error("alerts: writing alert changes failed", { tenant: tenantId, error: err });
+      });
     }
     evalSeconds.observe((performance.now() - started) / 1000);
   };
@@ -332,7 +378,7 @@ export function createEngine(deps: EngineDeps): Engine {
       const lastValue = (await withSystem(db, (tx) => lastJudgedValue(tx, rule.id, s.device_id))) ?? null;
       try {
         out.push(
-          ...(await apply(
+          ...(await write(
             [{ key, row: { tenant_id: s.tenant_id, rule_id: rule.id, device_id: s.device_id, pending_since: null, firing: true, last_value: lastValue, last_at: now } }],
             [{ fingerprint: fingerprintOf(rule.id, s.device_id), run: (tx) => raise(tx, thresholdAlert(rule, facts, rule.metric_name, lastValue, now, inMaintenance(idx.windows, facts, now.getTime()))) }],
           )),
@@ -351,7 +397,15 @@ export function createEngine(deps: EngineDeps): Engine {
       waiting.push(m);
       if (!scheduled) schedule();
     },
-    idle: () => chain,
+    async idle() {
+      // Until the evaluations and the writes they started are all done, including any begun meanwhile.
+      for (;;) {
+        const c = chain;
+        await c;
+        await Promise.all(writing);
+        if (c === chain && writing.size === 0) return;
+      }
+    },
     invalidate(tenantId) {
       tenants.delete(tenantId);
     },
@@ -383,7 +437,7 @@ export function createEngine(deps: EngineDeps): Engine {
         const idx = await indexOf(d.tenant_id);
         const silentFor = d.last_seen_at ? Math.round((now.getTime() - d.last_seen_at.getTime()) / 1000) : null;
         out.push(
-          ...(await apply([], [
+          ...(await write([], [
             {
               fingerprint: `NO_HEARTBEAT:${d.device_id}`,
               run: (tx) =>
@@ -412,7 +466,7 @@ export function createEngine(deps: EngineDeps): Engine {
         // The device's own rule decides, as when it was raised (not every rule of the tenant).
         const autoClose = heartbeatRuleFor(rules, { id: d.device_id, siteId: d.site_id, tags: d.tags ?? {} })?.auto_close ?? true;
         out.push(
-          ...(await apply([], [{ fingerprint: `NO_HEARTBEAT:${d.device_id}`, run: (tx) => resolve(tx, { tenantId: d.tenant_id, fingerprint: `NO_HEARTBEAT:${d.device_id}`, value: d.last_seen_at?.toISOString() ?? null, autoClose, at: now, reason: "heartbeats resumed" }) }])),
+          ...(await write([], [{ fingerprint: `NO_HEARTBEAT:${d.device_id}`, run: (tx) => resolve(tx, { tenantId: d.tenant_id, fingerprint: `NO_HEARTBEAT:${d.device_id}`, value: d.last_seen_at?.toISOString() ?? null, autoClose, at: now, reason: "heartbeats resumed" }) }])),
         );
       }
       return out;

@@ -1,11 +1,13 @@
 // Alert lifecycle inside a transaction: raise (open, re-trigger, or re-open
 // within the rule's window), resolve (auto-close or mark cleared),
 // acknowledge, close, silence. Each change is an alert event forming the
-// alert's timeline, and comes back as a Transition for the event bus.
+// alert's timeline, and comes back as a Transition for the event bus. An
+// alert and its event are written in one statement: these run inside the
+// engine's transactions, where every round trip is paid under load.
 
 import type { Sql } from "../db/db.ts";
 import type { Actor } from "../lib/ctx.ts";
-import { findOpenAlert, findRecentlyClosed, insertAlert, insertAlertEvent, lastConditionEvent, updateAlert, type AlertRow, type NewAlert } from "./store.ts";
+import { findAlertToRaise, findOpenAlert, insertAlert, lastConditionEvent, updateAlert, type AlertRow, type NewAlert } from "./store.ts";
 
 export type TransitionKind = "triggered" | "retriggered" | "reopened" | "acknowledged" | "resolved" | "cleared" | "closed" | "silenced" | "unsilenced";
 
@@ -20,42 +22,45 @@ const SYSTEM = { kind: "system", name: "system" } as const;
 
 /** The condition is met: open an alert, count a repeat, or re-open a recently closed one. */
 export async function raise(tx: Sql, a: NewAlert & { reopenWindowSeconds: number }): Promise<Transition> {
-  const open = await findOpenAlert(tx, a.tenantId, a.fingerprint);
+  const reopenSince = a.reopenWindowSeconds > 0 ? new Date(a.at.getTime() - a.reopenWindowSeconds * 1000) : null;
+  const { open, recent } = await findAlertToRaise(tx, a.tenantId, a.fingerprint, reopenSince);
   if (open) return retrigger(tx, open, a);
-  const recent = a.reopenWindowSeconds > 0 ? await findRecentlyClosed(tx, a.tenantId, a.fingerprint, new Date(a.at.getTime() - a.reopenWindowSeconds * 1000)) : undefined;
+  const details = { summary: a.summary, suppressed: a.suppressed };
   if (recent) {
-    const alert = await updateAlert(tx, recent.id, {
-      status: "OPEN",
-      trigger_count: recent.trigger_count + 1,
-      last_triggered_at: a.at,
-      last_value: a.value,
-      severity: a.severity,
-      summary: a.summary,
-      closed_at: null,
-      closed_by: null,
-      close_reason: null,
-      acknowledged_at: null,
-      acknowledged_by: null,
-      suppressed: a.suppressed,
-      escalation_level: 0,
-    });
-    await insertAlertEvent(tx, { tenantId: a.tenantId, alertId: alert.id, time: a.at, kind: "REOPENED", value: a.value, details: { summary: a.summary, suppressed: a.suppressed } });
+    const alert = await updateAlert(
+      tx,
+      recent.id,
+      {
+        status: "OPEN",
+        trigger_count: recent.trigger_count + 1,
+        last_triggered_at: a.at,
+        last_value: a.value,
+        severity: a.severity,
+        summary: a.summary,
+        closed_at: null,
+        closed_by: null,
+        close_reason: null,
+        acknowledged_at: null,
+        acknowledged_by: null,
+        suppressed: a.suppressed,
+        escalation_level: 0,
+      },
+      { time: a.at, kind: "REOPENED", value: a.value, details },
+    );
     return { kind: "reopened", alert, actor: SYSTEM, at: a.at };
   }
-  const inserted = await insertAlert(tx, a);
+  const inserted = await insertAlert(tx, a, { time: a.at, kind: "OPENED", value: a.value, details });
   if (!inserted) {
     // Another node opened it a moment ago: this occurrence is a repeat.
     const now = await findOpenAlert(tx, a.tenantId, a.fingerprint);
     if (now) return retrigger(tx, now, a);
     throw new Error(`alerts: cannot open or find the alert ${a.fingerprint}`);
   }
-  await insertAlertEvent(tx, { tenantId: a.tenantId, alertId: inserted.id, time: a.at, kind: "OPENED", value: a.value, details: { summary: a.summary, suppressed: a.suppressed } });
   return { kind: "triggered", alert: inserted, actor: SYSTEM, at: a.at };
 }
 
 async function retrigger(tx: Sql, open: AlertRow, a: NewAlert): Promise<Transition> {
-  const alert = await updateAlert(tx, open.id, { trigger_count: open.trigger_count + 1, last_triggered_at: a.at, last_value: a.value });
-  await insertAlertEvent(tx, { tenantId: a.tenantId, alertId: alert.id, time: a.at, kind: "TRIGGERED", value: a.value });
+  const alert = await updateAlert(tx, open.id, { trigger_count: open.trigger_count + 1, last_triggered_at: a.at, last_value: a.value }, { time: a.at, kind: "TRIGGERED", value: a.value });
   return { kind: "retriggered", alert, actor: SYSTEM, at: a.at };
 }
 
@@ -66,43 +71,50 @@ export async function resolve(tx: Sql, r: { tenantId: string; fingerprint: strin
   if (!r.autoClose) {
     // Said once per episode: the heartbeat check finds a recovered device on every sweep until a person closes it.
     if ((await lastConditionEvent(tx, open.id)) === "CLEARED") return undefined;
-    const alert = await updateAlert(tx, open.id, { last_value: r.value });
-    await insertAlertEvent(tx, { tenantId: r.tenantId, alertId: open.id, time: r.at, kind: "CLEARED", value: r.value, details: { reason: r.reason, note: "waiting for a person to close it" } });
+    const alert = await updateAlert(tx, open.id, { last_value: r.value }, { time: r.at, kind: "CLEARED", value: r.value, details: { reason: r.reason, note: "waiting for a person to close it" } });
     return { kind: "cleared", alert, actor: SYSTEM, at: r.at };
   }
-  const alert = await updateAlert(tx, open.id, { status: "CLOSED", closed_at: r.at, closed_by: "system", close_reason: r.reason, last_value: r.value, next_escalation_at: null });
-  await insertAlertEvent(tx, { tenantId: r.tenantId, alertId: open.id, time: r.at, kind: "RESOLVED", value: r.value, details: { reason: r.reason } });
+  const alert = await updateAlert(
+    tx,
+    open.id,
+    { status: "CLOSED", closed_at: r.at, closed_by: "system", close_reason: r.reason, last_value: r.value, next_escalation_at: null },
+    { time: r.at, kind: "RESOLVED", value: r.value, details: { reason: r.reason } },
+  );
   return { kind: "resolved", alert, actor: SYSTEM, at: r.at };
 }
 
 /** A person takes it: escalation stops. */
 export async function acknowledge(tx: Sql, alert: AlertRow, actor: Actor, at: Date, note?: string): Promise<Transition | undefined> {
   if (alert.status !== "OPEN") return undefined;
-  const updated = await updateAlert(tx, alert.id, { status: "ACKNOWLEDGED", acknowledged_at: at, acknowledged_by: actor.name, next_escalation_at: null });
-  await insertAlertEvent(tx, { tenantId: alert.tenant_id, alertId: alert.id, time: at, kind: "ACKNOWLEDGED", actorKind: actor.kind, actorName: actor.name, details: note ? { note } : {} });
+  const updated = await updateAlert(
+    tx,
+    alert.id,
+    { status: "ACKNOWLEDGED", acknowledged_at: at, acknowledged_by: actor.name, next_escalation_at: null },
+    { time: at, kind: "ACKNOWLEDGED", actorKind: actor.kind, actorName: actor.name, details: note ? { note } : {} },
+  );
   return { kind: "acknowledged", alert: updated, actor, at };
 }
 
 /** A person closes it. */
 export async function close(tx: Sql, alert: AlertRow, actor: Actor, at: Date, reason?: string): Promise<Transition | undefined> {
   if (alert.status === "CLOSED") return undefined;
-  const updated = await updateAlert(tx, alert.id, { status: "CLOSED", closed_at: at, closed_by: actor.name, close_reason: reason ?? "closed by hand", next_escalation_at: null });
-  await insertAlertEvent(tx, { tenantId: alert.tenant_id, alertId: alert.id, time: at, kind: "CLOSED", actorKind: actor.kind, actorName: actor.name, details: reason ? { reason } : {} });
+  const updated = await updateAlert(
+    tx,
+    alert.id,
+    { status: "CLOSED", closed_at: at, closed_by: actor.name, close_reason: reason ?? "closed by hand", next_escalation_at: null },
+    { time: at, kind: "CLOSED", actorKind: actor.kind, actorName: actor.name, details: reason ? { reason } : {} },
+  );
   return { kind: "closed", alert: updated, actor, at };
 }
 
 /** Silence notifications until a time (null lifts the silence). */
 export async function silence(tx: Sql, alert: AlertRow, actor: Actor, at: Date, until: Date | null): Promise<Transition | undefined> {
   if (alert.status === "CLOSED") return undefined;
-  const updated = await updateAlert(tx, alert.id, { silenced_until: until });
-  await insertAlertEvent(tx, {
-    tenantId: alert.tenant_id,
-    alertId: alert.id,
-    time: at,
-    kind: until ? "SILENCED" : "UNSILENCED",
-    actorKind: actor.kind,
-    actorName: actor.name,
-    details: until ? { until: until.toISOString() } : {},
-  });
+  const updated = await updateAlert(
+    tx,
+    alert.id,
+    { silenced_until: until },
+    { time: at, kind: until ? "SILENCED" : "UNSILENCED", actorKind: actor.kind, actorName: actor.name, details: until ? { until: until.toISOString() } : {} },
+  );
   return { kind: until ? "silenced" : "unsilenced", alert: updated, actor, at };
 }

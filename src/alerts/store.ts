@@ -207,45 +207,80 @@ export async function findOpenAlert(sql: Sql, tenantId: string, fingerprint: str
   return row;
 }
 
-/** The most recently closed alert of a fingerprint, closed after `since` (for re-opening). */
-export async function findRecentlyClosed(sql: Sql, tenantId: string, fingerprint: string, since: Date): Promise<AlertRow | undefined> {
+/**
+ * For raising an alert, in one round trip: the open alert of a fingerprint,
+ * or else the one most recently closed at or after `reopenSince` (null: none
+ * is re-opened), locked.
+ */
+export async function findAlertToRaise(sql: Sql, tenantId: string, fingerprint: string, reopenSince: Date | null): Promise<{ open?: AlertRow; recent?: AlertRow }> {
+  const rows = await sql.query<AlertRow & { found_open: boolean }>(
+    `with o as (select * from alerts where tenant_id = $1 and fingerprint = $2 and status <> 'CLOSED' for update),
+          r as (select * from alerts where $3::timestamptz is not null and tenant_id = $1 and fingerprint = $2 and status = 'CLOSED' and closed_at >= $3
+                 and not exists (select 1 from o) order by closed_at desc limit 1 for update)
+     select *, true as found_open from o union all select *, false from r`,
+    [tenantId, fingerprint, reopenSince],
+  );
+  const strip = (r: AlertRow & { found_open?: boolean }): AlertRow => {
+    const { found_open: _, ...row } = r;
+    return row;
+  };
+  const open = rows.find((r) => r.found_open);
+  if (open) return { open: strip(open) };
+  return rows[0] ? { recent: strip(rows[0]) } : {};
+}
+
+/** An alert event: one entry of an alert's timeline. */
+export interface NewAlertEvent {
+  time: Date;
+  kind: string;
+  actorKind?: string;
+  actorName?: string;
+  value?: unknown;
+  details?: Record<string, unknown>;
+}
+
+/** The event's columns after the alert's tenant and id, as parameters from `first` on. */
+function eventParams(e: NewAlertEvent): unknown[] {
+  return [e.time, e.kind, e.actorKind ?? "system", e.actorName ?? "system", e.value === undefined ? null : JSON.stringify(e.value), JSON.stringify(e.details ?? {})];
+}
+
+function eventInsert(from: string, first: number): string {
+  const p = (k: number) => `$${first + k}`;
+  return `insert into alert_events (tenant_id, alert_id, time, kind, actor_kind, actor_name, value, details)
+          select tenant_id, id, ${p(0)}, ${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}::jsonb, ${p(5)}::jsonb from ${from}`;
+}
+
+/**
+ * Open an alert and record its first event, in one statement; undefined when
+ * an open alert with this fingerprint exists (the unique index decides under
+ * concurrency, and then no event is written).
+ */
+export async function insertAlert(sql: Sql, a: NewAlert, event: NewAlertEvent): Promise<AlertRow | undefined> {
   const [row] = await sql.query<AlertRow>(
-    "select * from alerts where tenant_id = $1 and fingerprint = $2 and status = 'CLOSED' and closed_at >= $3 order by closed_at desc limit 1 for update",
-    [tenantId, fingerprint, since],
+    `with a as (
+       insert into alerts (tenant_id, fingerprint, alert_type, rule_id, device_id, site_id, severity, summary, metric_name, last_value, suppressed, opened_at, last_triggered_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $12)
+       on conflict (tenant_id, fingerprint) where status <> 'CLOSED' do nothing returning *),
+     e as (${eventInsert("a", 13)})
+     select * from a`,
+    [a.tenantId, a.fingerprint, a.type, a.ruleId, a.deviceId, a.siteId, a.severity, a.summary, a.metricName, JSON.stringify(a.value ?? null), a.suppressed, a.at, ...eventParams(event)],
   );
   return row;
 }
 
-/** Insert unless an open alert with this fingerprint exists (the unique index decides under concurrency). */
-export async function insertAlert(sql: Sql, a: NewAlert): Promise<AlertRow | undefined> {
-  const [row] = await sql.query<AlertRow>(
-    `insert into alerts (tenant_id, fingerprint, alert_type, rule_id, device_id, site_id, severity, summary, metric_name, last_value, suppressed, opened_at, last_triggered_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $12)
-     on conflict (tenant_id, fingerprint) where status <> 'CLOSED' do nothing returning *`,
-    [a.tenantId, a.fingerprint, a.type, a.ruleId, a.deviceId, a.siteId, a.severity, a.summary, a.metricName, JSON.stringify(a.value ?? null), a.suppressed, a.at],
-  );
-  return row;
-}
-
-export async function updateAlert(sql: Sql, id: string, patch: Partial<Omit<AlertRow, "id" | "tenant_id">>): Promise<AlertRow> {
+/** Change an alert and record the event that says why, in one statement. */
+export async function updateAlert(sql: Sql, id: string, patch: Partial<Omit<AlertRow, "id" | "tenant_id">>, event: NewAlertEvent): Promise<AlertRow> {
   const sets: string[] = [];
   const params: unknown[] = [id];
   for (const [k, v] of Object.entries(patch)) {
     params.push(k === "last_value" ? JSON.stringify(v ?? null) : v);
     sets.push(`${k} = $${params.length}${k === "last_value" ? "::jsonb" : ""}`);
   }
-  const [row] = await sql.query<AlertRow>(`update alerts set ${sets.join(", ")} where id = $1 returning *`, params);
+  const [row] = await sql.query<AlertRow>(`with a as (update alerts set ${sets.join(", ")} where id = $1 returning *), e as (${eventInsert("a", params.length + 1)}) select * from a`, [
+    ...params,
+    ...eventParams(event),
+  ]);
   return row!;
-}
-
-export async function insertAlertEvent(
-  sql: Sql,
-  e: { tenantId: string; alertId: string; time: Date; kind: string; actorKind?: string; actorName?: string; value?: unknown; details?: Record<string, unknown> },
-): Promise<void> {
-  await sql.query(
-    "insert into alert_events (tenant_id, alert_id, time, kind, actor_kind, actor_name, value, details) values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)",
-    [e.tenantId, e.alertId, e.time, e.kind, e.actorKind ?? "system", e.actorName ?? "system", e.value === undefined ? null : JSON.stringify(e.value), JSON.stringify(e.details ?? {})],
-  );
 }
 
 export interface AlertFilter {

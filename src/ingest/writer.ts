@@ -10,6 +10,7 @@
 import type { Db } from "../db/db.ts";
 import { SYSTEM_SCOPE_SQL } from "../db/scope.ts";
 import type { Logger } from "../lib/logger.ts";
+import { settleAll } from "../lib/settle.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { writeBatch } from "./batch-store.ts";
 import type { Envelope } from "./parse.ts";
@@ -137,7 +138,7 @@ export function createWriter(opts: WriterOptions): Writer {
     try {
       // The scope and the batch's statements go out together: one round trip
       // between BEGIN and COMMIT (Postgres pipelines them; PGlite runs them in order).
-      await db.transaction((tx) => Promise.all([tx.query(SYSTEM_SCOPE_SQL), writeBatch(tx, items, seenMetrics, touchedTokens)]));
+      await db.transaction((tx) => settleAll([tx.query(SYSTEM_SCOPE_SQL), writeBatch(tx, items, seenMetrics, touchedTokens)]));
       acknowledge(items, started);
     } catch (err) {
       if (!isDataError(err)) throw err;

@@ -6,6 +6,7 @@
 import type { Transition } from "../alerts/lifecycle.ts";
 import { notifyChange } from "../db/bus.ts";
 import type { Sql } from "../db/db.ts";
+import { settleAll } from "../lib/settle.ts";
 import { buildEvent, messageId } from "./event.ts";
 import { routeMatches, routedEvent } from "./routing.ts";
 import { alertContext, claimThrottle, insertOutbox, listRoutes } from "./store.ts";
@@ -22,33 +23,42 @@ export const OUTBOX_CHANNEL = "pulse_outbox";
 export async function enqueueTransition(deps: EnqueueDeps, tx: Sql, t: Transition): Promise<number> {
   const event = routedEvent(t.kind);
   if (!event) return 0;
-  const a = t.alert;
-  const routes = (await listRoutes(tx, a.tenant_id)).filter((r) => r.channel_enabled);
+  // The alert as the change left it: the escalation hook, running beside this
+  // one, updates t.alert in place once it has started escalating.
+  const a = { ...t.alert };
+  // Looked up together (pipelined): this runs inside the alert's transaction,
+  // where every round trip counts; the context is wasted only for a tenant
+  // without routes.
+  const [allRoutes, context] = await settleAll([listRoutes(tx, a.tenant_id), alertContext(tx, a.tenant_id, a.device_id, a.rule_id)]);
+  const routes = allRoutes.filter((r) => r.channel_enabled);
   if (!routes.length) return 0;
-  // Looked up together: this runs inside the alert's transaction, where every round trip counts.
-  const context = await alertContext(tx, a.tenant_id, a.device_id, a.rule_id);
   const device = context.deviceTags ? { tags: context.deviceTags } : undefined;
   const at = t.at.getTime();
   const channels = new Set<string>();
-  let n = 0;
+  // The rows go out one behind the other without waiting for each answer; all
+  // are awaited before the transaction may commit.
+  const writes: Promise<unknown>[] = [];
   for (const route of routes) {
     // Several routes to one channel send once.
     if (channels.has(route.channel_id) || !routeMatches(route, a, event, device, at)) continue;
     if (event === "triggered" && route.throttle_seconds > 0 && !(await claimThrottle(tx, a.tenant_id, route.channel_id, a.fingerprint, t.at, route.throttle_seconds))) continue;
     channels.add(route.channel_id);
     const id = messageId([a.id, event, String(a.trigger_count), a.status, t.at.toISOString(), route.channel_id]);
-    await insertOutbox(tx, {
-      tenantId: a.tenant_id,
-      channelId: route.channel_id,
-      alertId: a.id,
-      event: `alert.${event}`,
-      key: id,
-      payload: buildEvent({ id, type: `alert.${event}`, at: t.at, tenantName: context.tenantName ?? a.tenant_id, alert: a, ruleName: context.ruleName, publicUrl: deps.publicUrl() }),
-      now: t.at,
-      giveUpAt: new Date(at + deps.retryHorizonSeconds * 1000),
-    });
-    n++;
+    writes.push(
+      insertOutbox(tx, {
+        tenantId: a.tenant_id,
+        channelId: route.channel_id,
+        alertId: a.id,
+        event: `alert.${event}`,
+        key: id,
+        payload: buildEvent({ id, type: `alert.${event}`, at: t.at, tenantName: context.tenantName ?? a.tenant_id, alert: a, ruleName: context.ruleName, publicUrl: deps.publicUrl() }),
+        now: t.at,
+        giveUpAt: new Date(at + deps.retryHorizonSeconds * 1000),
+      }),
+    );
   }
-  if (n) await notifyChange(tx, OUTBOX_CHANNEL, "");
+  const n = writes.length;
+  if (n) writes.push(notifyChange(tx, OUTBOX_CHANNEL, ""));
+  await settleAll(writes);
   return n;
 }

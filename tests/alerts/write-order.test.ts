@@ -1,0 +1,103 @@
+// The engine judges each message as it is queued and writes the alert
+// changes in the background, several transactions at a time. A kiln that
+// recovers while the transaction opening its alert is still running must end
+// with that alert opened and then resolved, in that order, while a second
+// kiln's alert is written meanwhile without waiting for the first one's.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { TransitionHook } from "../../src/alerts/bus.ts";
+import { RULES_CHANNEL } from "../../src/alerts/engine.ts";
+import { createAlertRule } from "../../src/alerts/rules.ts";
+import type { Accepted } from "../../src/ingest/writer.ts";
+import { platformAdmin, seedCast } from "../helpers/cast.ts";
+import { dbKinds } from "../helpers/databases.ts";
+import { registerDevice } from "../helpers/devices.ts";
+import { startPulse, type TestPulse } from "../helpers/pulse.ts";
+import { alertsOf, eventsOf, heard } from "./fixtures.ts";
+
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
+async function until(ok: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await Bun.sleep(5);
+  }
+}
+
+for (const kind of dbKinds()) {
+  describe(`alert writes on ${kind}`, () => {
+    let pulse: TestPulse;
+    /** A reading of acme's kiln as the writer hands it over once queued. */
+    const reading = (device: string, temp: number, at: number): Accepted => ({
+      env: { tenantId: "acme", deviceId: device, msgType: "telemetry", time: new Date(at), metrics: { temp_c: temp } },
+      transport: "mqtt",
+      receivedAt: new Date(at),
+    });
+
+    beforeAll(async () => {
+      pulse = await startPulse({ db: kind });
+      await seedCast(pulse.app);
+      for (const id of ["kiln-1", "kiln-2"]) await registerDevice(pulse.app, "acme", id, { site: "plant" });
+      // Once every node has heard of the rule (the engine drops what it cached of acme then).
+      await heard(pulse.app, RULES_CHANNEL, () =>
+        createAlertRule({ db: pulse.app.db, clock: pulse.app.clock }, { ...platformAdmin, tenantId: "acme" }, { name: "Kiln too hot", metricName: "temp_c", operator: "GT", threshold: 1200, severity: "HIGH" }),
+      );
+    });
+    afterAll(() => pulse?.stop());
+
+    test("a recovery judged while the crossing's transaction is still open commits after it; another alert does not wait", async () => {
+      const { engine, bus } = pulse.app.alerts;
+      // kiln-1's opening transaction is held open inside it until released.
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let holding = false;
+      const hold: TransitionHook = async (_tx, t) => {
+        if (t.alert.device_id !== "kiln-1" || t.kind !== "triggered") return;
+        holding = true;
+        await released;
+      };
+      bus.inTransaction.push(hold);
+      try {
+        const t = Date.now();
+        engine.accept(reading("kiln-1", 1250, t));
+        await until(() => holding);
+        engine.accept(reading("kiln-1", 900, t + 1));
+        // Judged apart from the recovery (what is judged together is written together).
+        await nextTurn();
+        await nextTurn();
+        engine.accept(reading("kiln-2", 1300, t + 1));
+        // On Postgres kiln-2's alert commits meanwhile, on a connection of its
+        // own (PGlite has one connection: there it waits its turn).
+        if (kind === "postgres") {
+          await until(async () => (await alertsOf(pulse.app, "acme", "kiln-2")).length === 1);
+          expect(await alertsOf(pulse.app, "acme", "kiln-1")).toEqual([]);
+        } else for (let i = 0; i < 20; i++) await nextTurn();
+        release();
+        await engine.idle();
+      } finally {
+        release();
+        bus.inTransaction.splice(bus.inTransaction.indexOf(hold), 1);
+      }
+
+      const [kiln1] = await alertsOf(pulse.app, "acme", "kiln-1");
+      expect(kiln1).toMatchObject({ status: "CLOSED", close_reason: "the value returned to normal", trigger_count: 1 });
+      expect((await eventsOf(pulse.app, kiln1!.id)).map((e) => e.kind)).toEqual(["OPENED", "RESOLVED"]);
+      expect((await alertsOf(pulse.app, "acme", "kiln-2")).map((a) => a.status)).toEqual(["OPEN"]);
+    });
+
+    test("a burst of crossings and recoveries, one per turn, leaves one timeline in the order sent", async () => {
+      const engine = pulse.app.alerts.engine;
+      const t = Date.now() + 10;
+      for (let i = 0; i < 6; i++) {
+        engine.accept(reading("kiln-1", i % 2 === 0 ? 1250 + i : 900, t + i));
+        await nextTurn();
+      }
+      await engine.idle();
+      // Within the rule's re-open window (an hour by default) each crossing re-opens the same alert.
+      const all = await alertsOf(pulse.app, "acme", "kiln-1");
+      expect(all.map((a) => [a.status, a.trigger_count])).toEqual([["CLOSED", 4]]);
+      expect((await eventsOf(pulse.app, all[0]!.id)).map((e) => e.kind)).toEqual(["OPENED", "RESOLVED", "REOPENED", "RESOLVED", "REOPENED", "RESOLVED", "REOPENED", "RESOLVED"]);
+    });
+  });
+}
