@@ -149,11 +149,6 @@ export async function createApp(deps: AppDeps): Promise<App> {
     maxQueue: config["ingest.queue_max"],
     batchRows: config["ingest.batch_rows"],
     flushMs: config["ingest.flush_ms"],
-    // Alert rules judge each message as it is queued, in step with the write
-    // rather than after it (DESIGN.md §1: "in-process, before the write"): an
-    // alert commits in its own transaction, typically before the batch holding
-    // its message, instead of waiting for that batch and then for its own turn.
-    onAccept: (m) => engine.accept(m),
     onCommit: (batch) => ingestRate.record(batch),
     onPoison: (m, err) =>
       quarantine.reject({ tenantId: m.env.tenantId, deviceId: m.env.deviceId, reason: "INVALID_METRIC", detail: `the database refused it: ${err.message}`, transport: m.transport ?? "mqtt", payload: JSON.stringify(m.env.metrics), time: clock.now() }),
@@ -161,7 +156,20 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const alertBus = createAlertBus();
   const engine = createEngine({ db, clock, log, metrics, registry, bus: alertBus });
   const unlistenRules = await db.listen(RULES_CHANNEL, (tenantId) => engine.invalidate(tenantId));
-  const gate = createGate({ registry, writer, quarantine, clock, metrics, ratePerSecond: config["ingest.device_rate_per_second"], rateBurst: config["ingest.device_rate_burst"] });
+  const gate = createGate({
+    registry,
+    writer,
+    quarantine,
+    clock,
+    metrics,
+    ratePerSecond: config["ingest.device_rate_per_second"],
+    rateBurst: config["ingest.device_rate_burst"],
+    // Alert rules judge each message as it is admitted, beside the write rather
+    // than after it (DESIGN.md §1: "in-process, before the write"): an alert
+    // commits in its own transaction, typically before the batch holding its
+    // message, instead of waiting for that batch (or for room in a full queue).
+    judge: (m) => engine.accept(m),
+  });
   const ingestHttp = ingestRoutes({
     gate,
     writer,

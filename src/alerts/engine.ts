@@ -1,5 +1,5 @@
 // The alert engine: threshold rules evaluated in-process on every message as
-// the writer queues it (DESIGN.md §1: before the write, so an alert does not
+// ingest admits it (DESIGN.md §1: before the write, so an alert does not
 // wait for the batch holding its message), against an in-memory index of each
 // tenant's rules keyed by metric (dropped on every node when rules change, via
 // NOTIFY), with the (rule, device) state kept in memory and written through to
@@ -62,7 +62,7 @@ interface TenantIndex {
 
 export interface Engine {
   /**
-   * Judge a message the writer has queued (never throws). Messages queued in
+   * Judge a message ingest has admitted (never throws). Messages admitted in
    * one turn of the event loop are judged together, at the end of it.
    */
   accept(m: Accepted): void;

@@ -40,6 +40,13 @@ export interface GateDeps {
   /** Per-device token bucket: sustained messages a second (0 = no limit) and burst. */
   ratePerSecond: number;
   rateBurst: number;
+  /**
+   * Hands each admitted message to the alert rules (it must not throw): once
+   * it is queued, or, for a sender that waits for room, as soon as it starts
+   * waiting — it will be written (or, at shutdown, failed and sent again), and
+   * its alert need not wait behind a full queue.
+   */
+  judge?: (m: Accepted) => void;
 }
 
 export function createGate(deps: GateDeps): Gate {
@@ -101,6 +108,7 @@ export function createGate(deps: GateDeps): Gate {
       }
       const m = { env, transport: meta.transport, receivedAt: deps.clock.now(), tokenId: verdict.tokenId, done: meta.done };
       let queued = deps.writer.enqueue(m);
+      if (queued || meta.wait) deps.judge?.(m);
       while (!queued && meta.wait && (await deps.writer.whenSpace())) queued = deps.writer.enqueue(m);
       return { ...verdict, queued };
     },

@@ -34,8 +34,6 @@ export interface WriterOptions {
   maxQueue: number;
   batchRows: number;
   flushMs: number;
-  /** Called with each message as it enters the queue (alert evaluation, which does not wait for the write). */
-  onAccept?: (m: Accepted) => void;
   /** Called after each commit with its messages (ingest rates). */
   onCommit?: (batch: readonly Accepted[]) => void;
   /** A message the database refused for its content (it is dropped). */
@@ -206,11 +204,6 @@ export function createWriter(opts: WriterOptions): Writer {
       if (stopped || depth() >= opts.maxQueue) return false;
       m.queuedAt = performance.now();
       queue.push(m);
-      try {
-        opts.onAccept?.(m);
-      } catch (err) {
-        log.error("ingest: on-accept hook failed", { error: err });
-      }
       if (depth() >= opts.batchRows && !failures) void flushSome();
       else schedule();
       return true;

@@ -1,16 +1,21 @@
 // When the database cannot keep up, the write queue (ingest.queue_max) fills:
 // HTTP answers 503 with Retry-After, MQTT publishers wait for their PUBACK,
-// and nothing that was acknowledged is ever lost. The database is made slow
-// for real: on Postgres another connection holds a lock on telemetry; on
-// PGlite (one connection) the writer only flushes when the test says so.
+// and nothing that was acknowledged is ever lost. A waiting MQTT message is
+// judged by the alert rules at once; one turned away is not judged at all.
+// The database is made slow for real: on Postgres another connection holds a
+// lock on telemetry; on PGlite (one connection) the writer only flushes when
+// the test says so.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import postgres from "postgres";
-import { seedCast } from "../helpers/cast.ts";
+import { platformAdmin, seedCast } from "../helpers/cast.ts";
 import { dbKinds } from "../helpers/databases.ts";
 import { postMessage, quarantineRows, registerDevice, viaSocket, type TestDevice } from "../helpers/devices.ts";
 import { connectDevice, type MqttClient } from "../helpers/mqtt.ts";
 import { startPulse, type TestPulse } from "../helpers/pulse.ts";
+import { RULES_CHANNEL } from "../../src/alerts/engine.ts";
+import { createAlertRule } from "../../src/alerts/rules.ts";
 import { withSystem } from "../../src/db/scope.ts";
+import { alertsOf, heard } from "../alerts/fixtures.ts";
 
 // Suites boot whole servers (the first PGlite start runs initdb); bun test may not apply the preload's timeout to every file's hooks.
 setDefaultTimeout(60_000);
@@ -168,6 +173,37 @@ for (const kind of dbKinds()) {
         expect(await quarantineRows(pulse.app)).toEqual([]);
       } finally {
         await Promise.all(clients.map((c) => c.endAsync(true)));
+      }
+    });
+
+    test("a crossing waiting for room is judged at once (its alert opens before its PUBACK); one turned away with 503 raises nothing", async () => {
+      await heard(pulse.app, RULES_CHANNEL, () =>
+        createAlertRule({ db: pulse.app.db, clock: pulse.app.clock }, { ...platformAdmin, tenantId: "acme" }, { name: "Too hot", metricName: "temp_c", operator: "GT", threshold: 100, severity: "HIGH" }),
+      );
+      const http = viaSocket(pulse);
+      const resume = await stall();
+      const fill = Array.from({ length: QUEUE_MAX }, (_, i) => postMessage(http, devs[0]!, { seq: 3000 + i, metrics: { seq: 3000 + i } }));
+      let c: MqttClient | undefined;
+      try {
+        await until("the queue is full", () => pulse.app.ingest.writer.depth() >= QUEUE_MAX);
+        const turnedAway = await postMessage(http, devs[3]!, { metrics: { temp_c: 130 } });
+        expect(turnedAway.status).toBe(503);
+
+        c = await connectDevice(pulse.mqttPort, devs[2]!);
+        let acked = false;
+        const sent = c.publishAsync(`tenant/acme/device/d2/telemetry`, JSON.stringify({ metrics: { temp_c: 120 } }), { qos: 1 }).then(() => void (acked = true));
+        await until("d2's alert is open", async () => (await alertsOf(pulse.app, "acme", "d2")).length === 1);
+        expect(acked).toBe(false);
+        expect(pulse.app.ingest.writer.depth()).toBe(QUEUE_MAX);
+
+        await resume();
+        await pump(sent);
+        await Promise.all(fill);
+        await pulse.app.alerts.engine.idle();
+        expect((await alertsOf(pulse.app, "acme", "d2")).map((a) => [a.status, a.last_value])).toEqual([["OPEN", 120]]);
+        expect(await alertsOf(pulse.app, "acme", "d3")).toEqual([]);
+      } finally {
+        await c?.endAsync(true);
       }
     });
   });
