@@ -172,7 +172,6 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   const ingestHttp = ingestRoutes({
     gate,
-    writer,
     clock,
     maxMessageBytes: config["ingest.max_message_bytes"],
     maxBatchMessages: config["ingest.max_batch_messages"],

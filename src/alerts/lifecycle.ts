@@ -7,7 +7,7 @@
 
 import type { Sql } from "../db/db.ts";
 import type { Actor } from "../lib/ctx.ts";
-import { findAlertToRaise, findOpenAlert, insertAlert, lastConditionEvent, updateAlert, type AlertRow, type NewAlert } from "./store.ts";
+import { findOpenAlert, lastConditionEvent, raiseAlert, updateAlert, updateOpenAlert, type AlertRow, type NewAlert } from "./store.ts";
 
 export type TransitionKind = "triggered" | "retriggered" | "reopened" | "acknowledged" | "resolved" | "cleared" | "closed" | "silenced" | "unsilenced";
 
@@ -23,64 +23,34 @@ const SYSTEM = { kind: "system", name: "system" } as const;
 /** The condition is met: open an alert, count a repeat, or re-open a recently closed one. */
 export async function raise(tx: Sql, a: NewAlert & { reopenWindowSeconds: number }): Promise<Transition> {
   const reopenSince = a.reopenWindowSeconds > 0 ? new Date(a.at.getTime() - a.reopenWindowSeconds * 1000) : null;
-  const { open, recent } = await findAlertToRaise(tx, a.tenantId, a.fingerprint, reopenSince);
-  if (open) return retrigger(tx, open, a);
-  const details = { summary: a.summary, suppressed: a.suppressed };
-  if (recent) {
-    const alert = await updateAlert(
-      tx,
-      recent.id,
-      {
-        status: "OPEN",
-        trigger_count: recent.trigger_count + 1,
-        last_triggered_at: a.at,
-        last_value: a.value,
-        severity: a.severity,
-        summary: a.summary,
-        closed_at: null,
-        closed_by: null,
-        close_reason: null,
-        acknowledged_at: null,
-        acknowledged_by: null,
-        suppressed: a.suppressed,
-        escalation_level: 0,
-      },
-      { time: a.at, kind: "REOPENED", value: a.value, details },
-    );
-    return { kind: "reopened", alert, actor: SYSTEM, at: a.at };
-  }
-  const inserted = await insertAlert(tx, a, { time: a.at, kind: "OPENED", value: a.value, details });
-  if (!inserted) {
-    // Another node opened it a moment ago: this occurrence is a repeat.
-    const now = await findOpenAlert(tx, a.tenantId, a.fingerprint);
-    if (now) return retrigger(tx, now, a);
-    throw new Error(`alerts: cannot open or find the alert ${a.fingerprint}`);
-  }
-  return { kind: "triggered", alert: inserted, actor: SYSTEM, at: a.at };
-}
-
-async function retrigger(tx: Sql, open: AlertRow, a: NewAlert): Promise<Transition> {
+  const raised = await raiseAlert(tx, a, reopenSince);
+  if (raised) return { kind: raised.kind, alert: raised.alert, actor: SYSTEM, at: a.at };
+  // Another node opened it a moment ago: this occurrence is a repeat.
+  const open = await findOpenAlert(tx, a.tenantId, a.fingerprint);
+  if (!open) throw new Error(`alerts: cannot open or find the alert ${a.fingerprint}`);
   const alert = await updateAlert(tx, open.id, { trigger_count: open.trigger_count + 1, last_triggered_at: a.at, last_value: a.value }, { time: a.at, kind: "TRIGGERED", value: a.value });
   return { kind: "retriggered", alert, actor: SYSTEM, at: a.at };
 }
 
 /** The condition cleared: close the alert (auto-close) or note it for a human. */
 export async function resolve(tx: Sql, r: { tenantId: string; fingerprint: string; value: unknown; autoClose: boolean; at: Date; reason: string }): Promise<Transition | undefined> {
+  if (r.autoClose) {
+    // Found and closed in one statement.
+    const alert = await updateOpenAlert(
+      tx,
+      r.tenantId,
+      r.fingerprint,
+      { status: "CLOSED", closed_at: r.at, closed_by: "system", close_reason: r.reason, last_value: r.value, next_escalation_at: null },
+      { time: r.at, kind: "RESOLVED", value: r.value, details: { reason: r.reason } },
+    );
+    return alert && { kind: "resolved", alert, actor: SYSTEM, at: r.at };
+  }
   const open = await findOpenAlert(tx, r.tenantId, r.fingerprint);
   if (!open) return undefined;
-  if (!r.autoClose) {
-    // Said once per episode: the heartbeat check finds a recovered device on every sweep until a person closes it.
-    if ((await lastConditionEvent(tx, open.id)) === "CLEARED") return undefined;
-    const alert = await updateAlert(tx, open.id, { last_value: r.value }, { time: r.at, kind: "CLEARED", value: r.value, details: { reason: r.reason, note: "waiting for a person to close it" } });
-    return { kind: "cleared", alert, actor: SYSTEM, at: r.at };
-  }
-  const alert = await updateAlert(
-    tx,
-    open.id,
-    { status: "CLOSED", closed_at: r.at, closed_by: "system", close_reason: r.reason, last_value: r.value, next_escalation_at: null },
-    { time: r.at, kind: "RESOLVED", value: r.value, details: { reason: r.reason } },
-  );
-  return { kind: "resolved", alert, actor: SYSTEM, at: r.at };
+  // Said once per episode: the heartbeat check finds a recovered device on every sweep until a person closes it.
+  if ((await lastConditionEvent(tx, open.id)) === "CLEARED") return undefined;
+  const alert = await updateAlert(tx, open.id, { last_value: r.value }, { time: r.at, kind: "CLEARED", value: r.value, details: { reason: r.reason, note: "waiting for a person to close it" } });
+  return { kind: "cleared", alert, actor: SYSTEM, at: r.at };
 }
 
 /** A person takes it: escalation stops. */

@@ -207,28 +207,6 @@ export async function findOpenAlert(sql: Sql, tenantId: string, fingerprint: str
   return row;
 }
 
-/**
- * For raising an alert, in one round trip: the open alert of a fingerprint,
- * or else the one most recently closed at or after `reopenSince` (null: none
- * is re-opened), locked.
- */
-export async function findAlertToRaise(sql: Sql, tenantId: string, fingerprint: string, reopenSince: Date | null): Promise<{ open?: AlertRow; recent?: AlertRow }> {
-  const rows = await sql.query<AlertRow & { found_open: boolean }>(
-    `with o as (select * from alerts where tenant_id = $1 and fingerprint = $2 and status <> 'CLOSED' for update),
-          r as (select * from alerts where $3::timestamptz is not null and tenant_id = $1 and fingerprint = $2 and status = 'CLOSED' and closed_at >= $3
-                 and not exists (select 1 from o) order by closed_at desc limit 1 for update)
-     select *, true as found_open from o union all select *, false from r`,
-    [tenantId, fingerprint, reopenSince],
-  );
-  const strip = (r: AlertRow & { found_open?: boolean }): AlertRow => {
-    const { found_open: _, ...row } = r;
-    return row;
-  };
-  const open = rows.find((r) => r.found_open);
-  if (open) return { open: strip(open) };
-  return rows[0] ? { recent: strip(rows[0]) } : {};
-}
-
 /** An alert event: one entry of an alert's timeline. */
 export interface NewAlertEvent {
   time: Date;
@@ -250,37 +228,80 @@ function eventInsert(from: string, first: number): string {
           select tenant_id, id, ${p(0)}, ${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}::jsonb, ${p(5)}::jsonb from ${from}`;
 }
 
-/**
- * Open an alert and record its first event, in one statement; undefined when
- * an open alert with this fingerprint exists (the unique index decides under
- * concurrency, and then no event is written).
- */
-export async function insertAlert(sql: Sql, a: NewAlert, event: NewAlertEvent): Promise<AlertRow | undefined> {
-  const [row] = await sql.query<AlertRow>(
-    `with a as (
-       insert into alerts (tenant_id, fingerprint, alert_type, rule_id, device_id, site_id, severity, summary, metric_name, last_value, suppressed, opened_at, last_triggered_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $12)
-       on conflict (tenant_id, fingerprint) where status <> 'CLOSED' do nothing returning *),
-     e as (${eventInsert("a", 13)})
-     select * from a`,
-    [a.tenantId, a.fingerprint, a.type, a.ruleId, a.deviceId, a.siteId, a.severity, a.summary, a.metricName, JSON.stringify(a.value ?? null), a.suppressed, a.at, ...eventParams(event)],
-  );
-  return row;
-}
-
 /** Change an alert and record the event that says why, in one statement. */
 export async function updateAlert(sql: Sql, id: string, patch: Partial<Omit<AlertRow, "id" | "tenant_id">>, event: NewAlertEvent): Promise<AlertRow> {
+  return (await changeAlerts(sql, "id = $1", [id], patch, event))!;
+}
+
+/** The same for the open alert of a fingerprint, if there is one (undefined when none is open). */
+export async function updateOpenAlert(sql: Sql, tenantId: string, fingerprint: string, patch: Partial<Omit<AlertRow, "id" | "tenant_id">>, event: NewAlertEvent): Promise<AlertRow | undefined> {
+  return changeAlerts(sql, "tenant_id = $1 and fingerprint = $2 and status <> 'CLOSED'", [tenantId, fingerprint], patch, event);
+}
+
+async function changeAlerts(sql: Sql, where: string, whereParams: unknown[], patch: Partial<Omit<AlertRow, "id" | "tenant_id">>, event: NewAlertEvent): Promise<AlertRow | undefined> {
   const sets: string[] = [];
-  const params: unknown[] = [id];
+  const params: unknown[] = [...whereParams];
   for (const [k, v] of Object.entries(patch)) {
     params.push(k === "last_value" ? JSON.stringify(v ?? null) : v);
     sets.push(`${k} = $${params.length}${k === "last_value" ? "::jsonb" : ""}`);
   }
-  const [row] = await sql.query<AlertRow>(`with a as (update alerts set ${sets.join(", ")} where id = $1 returning *), e as (${eventInsert("a", params.length + 1)}) select * from a`, [
+  const [row] = await sql.query<AlertRow>(`with a as (update alerts set ${sets.join(", ")} where ${where} returning *), e as (${eventInsert("a", params.length + 1)}) select * from a`, [
     ...params,
     ...eventParams(event),
   ]);
-  return row!;
+  return row;
+}
+
+export type RaiseKind = "triggered" | "retriggered" | "reopened";
+
+/**
+ * The condition is met, in one statement (it runs in the engine's
+ * transactions, where each round trip is paid under load): count a repeat of
+ * the open alert of the fingerprint; or re-open the one most recently closed
+ * at or after `reopenSince` (null: none is); or open a new one — each with its
+ * event. Undefined only when another transaction opened it meanwhile (the
+ * unique index refused the new row): the caller counts a repeat then.
+ */
+export async function raiseAlert(sql: Sql, a: NewAlert, reopenSince: Date | null): Promise<{ kind: RaiseKind; alert: AlertRow } | undefined> {
+  const rows = await sql.query<AlertRow & { change: RaiseKind }>(
+    `with o as (select id from alerts where tenant_id = $1 and fingerprint = $2 and status <> 'CLOSED' for update),
+          r as (select id from alerts where $13::timestamptz is not null and tenant_id = $1 and fingerprint = $2 and status = 'CLOSED' and closed_at >= $13
+                  and not exists (select 1 from o) order by closed_at desc limit 1 for update),
+          re as (update alerts x set trigger_count = x.trigger_count + 1, last_triggered_at = $12, last_value = $10::jsonb
+                  where x.id = (select id from o) returning x.*, 'retriggered'::text as change),
+          ro as (update alerts x set status = 'OPEN', trigger_count = x.trigger_count + 1, last_triggered_at = $12, last_value = $10::jsonb, severity = $7, summary = $8,
+                        closed_at = null, closed_by = null, close_reason = null, acknowledged_at = null, acknowledged_by = null, suppressed = $11, escalation_level = 0
+                  where x.id = (select id from r) returning x.*, 'reopened'::text as change),
+          ins as (insert into alerts (tenant_id, fingerprint, alert_type, rule_id, device_id, site_id, severity, summary, metric_name, last_value, suppressed, opened_at, last_triggered_at)
+                  select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $12 where not exists (select 1 from o) and not exists (select 1 from r)
+                  on conflict (tenant_id, fingerprint) where status <> 'CLOSED' do nothing returning *, 'triggered'::text as change),
+          ch as (select * from re union all select * from ro union all select * from ins),
+          e as (insert into alert_events (tenant_id, alert_id, time, kind, actor_kind, actor_name, value, details)
+                  select tenant_id, id, $12, case change when 'retriggered' then 'TRIGGERED' when 'reopened' then 'REOPENED' else 'OPENED' end, 'system', 'system', $14::jsonb,
+                         case change when 'retriggered' then '{}'::jsonb else $15::jsonb end from ch)
+     select * from ch`,
+    [
+      a.tenantId,
+      a.fingerprint,
+      a.type,
+      a.ruleId,
+      a.deviceId,
+      a.siteId,
+      a.severity,
+      a.summary,
+      a.metricName,
+      JSON.stringify(a.value ?? null),
+      a.suppressed,
+      a.at,
+      reopenSince,
+      a.value === undefined ? null : JSON.stringify(a.value),
+      JSON.stringify({ summary: a.summary, suppressed: a.suppressed }),
+    ],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const { change, ...alert } = row;
+  return { kind: change, alert };
 }
 
 export interface AlertFilter {

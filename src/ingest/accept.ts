@@ -28,6 +28,11 @@ export interface Gate {
    * `wait` the message waits for room instead, after being checked once.
    */
   admit(env: Envelope, cred: Credential, meta: { transport: "mqtt" | "http"; topic?: string; payload?: Uint8Array | string; done?: Accepted["done"]; wait?: boolean }): Promise<Verdict & { queued?: boolean }>;
+  /**
+   * Queue messages already checked (an HTTP batch), all or none: false, with
+   * nothing queued, when they do not all fit.
+   */
+  queueChecked(messages: readonly Accepted[]): boolean;
   reject(r: Parameters<Quarantine["reject"]>[0]): void;
 }
 
@@ -111,6 +116,14 @@ export function createGate(deps: GateDeps): Gate {
       if (queued || meta.wait) deps.judge?.(m);
       while (!queued && meta.wait && (await deps.writer.whenSpace())) queued = deps.writer.enqueue(m);
       return { ...verdict, queued };
+    },
+    queueChecked(messages) {
+      if (deps.writer.depth() + messages.length > deps.writer.capacity()) return false;
+      for (const m of messages) {
+        if (!deps.writer.enqueue(m)) throw new Error("ingest: the queue refused a message it had room for");
+        deps.judge?.(m);
+      }
+      return true;
     },
     reject: (r) => {
       received.inc({ transport: r.transport });

@@ -9,11 +9,10 @@ import type { HttpEnv } from "../http/env.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Gate, Verdict } from "./accept.ts";
 import { parseEnvelope, parseMessage, type Envelope, type MsgType, type Parsed, type Reason } from "./parse.ts";
-import { PoisonError, type Writer } from "./writer.ts";
+import { PoisonError, type Accepted } from "./writer.ts";
 
 export interface HttpIngestOptions {
   gate: Gate;
-  writer: Writer;
   clock: Clock;
   maxMessageBytes: number;
   maxBatchMessages: number;
@@ -120,13 +119,13 @@ export function ingestRoutes(opts: HttpIngestOptions): Hono<HttpEnv> {
       good.push({ env: parsed.env, verdict });
       results.push({ index: i, ok: true });
     }
-    if (opts.writer.depth() + good.length > opts.writer.capacity()) return busy(c);
-    const commits = good.map(({ env, verdict }) => {
+    const commits: Promise<void>[] = [];
+    const queued: Accepted[] = good.map(({ env, verdict }) => {
       let settle!: (err?: Error) => void;
-      const p = new Promise<void>((res, rej) => (settle = (err) => (err ? rej(err) : res())));
-      opts.writer.enqueue({ env, transport: "http", receivedAt: now, tokenId: verdict.tokenId, done: settle });
-      return p;
+      commits.push(new Promise<void>((res, rej) => (settle = (err) => (err ? rej(err) : res()))));
+      return { env, transport: "http", receivedAt: now, tokenId: verdict.tokenId, done: settle };
     });
+    if (!opts.gate.queueChecked(queued)) return busy(c);
     await Promise.all(commits);
     const accepted = good.length;
     return c.json({ accepted, rejected: results.length - accepted, results }, 202);
