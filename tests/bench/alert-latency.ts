@@ -76,7 +76,7 @@ interface PhaseResult {
   ack: Stats;
   committed: Stats;
   sse: Stats;
-  /** alert committed − PUBACK, per crossing: the engine's share (plus the PUBACK's own way back). */
+  /** alert committed − PUBACK, per crossing: negative when the alert committed before the message's batch (it is judged as admitted, beside the write). */
   engine: Stats;
   crossings: number;
   missingCommitted: number;
@@ -206,7 +206,7 @@ async function main() {
       );
       console.log(`       publish → alert committed: ${showStats(r.committed)}${Number.isFinite(target) ? ` — target p99 < ${target} ms: ${r.committed.p99 < target ? "met" : "MISSED"}` : ""}`);
       console.log(`       publish → SSE event seen:  ${showStats(r.sse)}`);
-      console.log(`       of which publish → message committed (PUBACK): ${showStats(r.ack)}; PUBACK → alert committed: ${showStats(r.engine)}`);
+      console.log(`       of which publish → message committed (PUBACK): ${showStats(r.ack)}; alert committed − PUBACK (negative: the alert came first): ${showStats(r.engine)}`);
       console.log(`       missing: ${r.missingCommitted} alerts not committed, ${r.missingSse} not seen on SSE (15 s grace)`);
     }
   } finally {
