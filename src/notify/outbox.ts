@@ -17,7 +17,7 @@ import { DeliveryError, type NotificationEvent, type SendContext } from "./chann
 import { CHANNEL_TYPES } from "./channels/index.ts";
 import { OUTBOX_CHANNEL } from "./enqueue.ts";
 import { personalDestination } from "./personal.ts";
-import { claimDue, findChannel, recordChannelOutcome, saveResults, updateChannel, type AttemptResult, type ChannelRow, type OutboxRow } from "./store.ts";
+import { claimDue, recordChannelOutcome, saveResults, updateChannel, type AttemptResult, type ChannelRow, type OutboxRow } from "./store.ts";
 
 export interface OutboxWorkerDeps {
   db: Db;
@@ -111,20 +111,25 @@ export async function startOutboxWorker(deps: OutboxWorkerDeps): Promise<OutboxW
     log.warn("notify: channel disabled after 410 Gone", { channel: channel.id, tenant: channel.tenant_id });
   };
 
-  const round = async (): Promise<number> => {
+  /**
+   * Claim what is due and deliver it. The results are saved in the background
+   * (`saved`): the next round claims meanwhile instead of waiting for that
+   * transaction — a notification that arrives then goes out at once. Rows
+   * delivered but not yet saved are leased, so no round takes them again.
+   */
+  const round = async (): Promise<{ n: number; saved: Promise<void> }> => {
     const now = deps.clock.now();
     const rows = await withSystem(db, (tx) => claimDue(tx, now, deps.batch, deps.leaseSeconds));
-    if (!rows.length) return 0;
-    const channels = new Map<string, ChannelRow | undefined>();
-    for (const id of new Set(rows.flatMap((r) => (r.channel_id ? [r.channel_id] : [])))) channels.set(id, await withSystem(db, (tx) => findChannel(tx, id)));
-    const results = await Promise.all(rows.map((r) => deliver(r, r.channel_id ? channels.get(r.channel_id) : undefined)));
-    await withSystem(db, async (tx) => {
+    if (!rows.length) return { n: 0, saved: Promise.resolve() };
+    const results = await Promise.all(rows.map((r) => deliver(r, r.channel ?? undefined)));
+    const saved = withSystem(db, async (tx) => {
       await saveResults(tx, results);
       const outcome = new Map<string, boolean>();
       for (const r of results) if (r.channelId && (r.status !== "dead" || r.statusCode !== null)) outcome.set(r.channelId, (outcome.get(r.channelId) ?? true) && r.ok);
-      for (const [channelId, ok] of outcome) await recordChannelOutcome(tx, channelId, ok, now, deps.breakAfter);
-    });
-    return rows.length;
+      // In one order everywhere: saves of successive rounds may overlap, and must not deadlock on two channels.
+      for (const [channelId, ok] of [...outcome].sort(([a], [b]) => (a < b ? -1 : 1))) await recordChannelOutcome(tx, channelId, ok, now, deps.breakAfter);
+    }).catch((err) => log.error("notify: saving delivery results failed; those rows go out again when their lease ends", { rows: rows.length, error: err }));
+    return { n: rows.length, saved };
   };
 
   const drain = async (): Promise<number> => {
@@ -134,17 +139,28 @@ export async function startOutboxWorker(deps: OutboxWorkerDeps): Promise<OutboxW
     }
     running = (async () => {
       let total = 0;
+      const saving = new Set<Promise<void>>();
       try {
         for (;;) {
           again = false;
-          const n = await round();
+          const { n, saved } = await round();
           total += n;
-          // Until a round finds nothing due: delivering a row lets the next
-          // notification of its alert to that channel go, in the next round.
-          if (n === 0 && !again) break;
+          if (n) {
+            saving.add(saved);
+            void saved.then(() => saving.delete(saved));
+          }
+          if (n || again) continue;
+          // Nothing due: once the saves in flight are done, delivered rows let
+          // the next notification of their alert to that channel go (then one
+          // more round); with none in flight, the outbox is drained.
+          if (!saving.size) break;
+          await Promise.all(saving);
         }
       } catch (err) {
         log.error("notify: outbox round failed", { error: err });
+      } finally {
+        // A round that failed leaves its saves to finish before drain answers.
+        await Promise.all(saving);
       }
       return total;
     })().finally(() => {

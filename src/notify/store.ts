@@ -151,9 +151,11 @@ export async function insertOutbox(
 }
 
 /** Claim due rows (any node may run this): SKIP LOCKED, and a lease that expires if this node dies mid-delivery. */
-export async function claimDue(sql: Sql, now: Date, limit: number, leaseSeconds: number): Promise<OutboxRow[]> {
-  return sql.query<OutboxRow>(
-    `update notification_outbox set leased_until = $1::timestamptz + make_interval(secs => $3), attempts = attempts + 1
+export async function claimDue(sql: Sql, now: Date, limit: number, leaseSeconds: number): Promise<Array<OutboxRow & { channel: ChannelRow | null }>> {
+  // Each row comes with its channel (as JSON, timestamps as text): the worker
+  // needs both, and one statement is a round trip before every delivery less.
+  const rows = await sql.query<OutboxRow & { channel: (Omit<ChannelRow, "circuit_open_until" | "created_at" | "updated_at"> & Record<"circuit_open_until" | "created_at" | "updated_at", string | null>) | null }>(
+    `with claimed as (update notification_outbox set leased_until = $1::timestamptz + make_interval(secs => $3), attempts = attempts + 1
       where id in (
         select o.id from notification_outbox o left join notification_channels c on c.id = o.channel_id
          where o.status = 'pending' and o.next_attempt_at <= $1 and (o.leased_until is null or o.leased_until < $1)
@@ -164,9 +166,15 @@ export async function claimDue(sql: Sql, now: Date, limit: number, leaseSeconds:
            and not exists (select 1 from notification_outbox p
                             where p.alert_id = o.alert_id and p.channel_id = o.channel_id and p.status = 'pending' and p.id < o.id)
          order by o.next_attempt_at limit $2 for update of o skip locked)
-      returning *`,
+      returning *)
+     select claimed.*, to_jsonb(c) as channel from claimed left join notification_channels c on c.id = claimed.channel_id`,
     [now, limit, leaseSeconds],
   );
+  const date = (v: string | null) => (v === null ? null : new Date(v));
+  return rows.map((r) => ({
+    ...r,
+    channel: r.channel && { ...r.channel, circuit_open_until: date(r.channel.circuit_open_until), created_at: date(r.channel.created_at)!, updated_at: date(r.channel.updated_at)! },
+  }));
 }
 
 export interface AttemptResult {
