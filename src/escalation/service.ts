@@ -13,6 +13,7 @@ import type { AlertRow } from "../alerts/store.ts";
 import type { Db, Sql } from "../db/db.ts";
 import { withTenant } from "../db/scope.ts";
 import type { Clock } from "../lib/clock.ts";
+import { settleAll } from "../lib/settle.ts";
 import { requirePermission, type Ctx } from "../lib/ctx.ts";
 import { conflict, invalid, notFound } from "../lib/errors.ts";
 import type { SecretBox } from "../lib/secrets.ts";
@@ -34,7 +35,7 @@ import {
   listPolicies,
   postponeEscalation,
   replaceLevels,
-  rulePolicyId,
+  policyForRule,
   rulesUsingPolicy,
   scheduleName,
   setEscalation,
@@ -224,8 +225,8 @@ const specificity = (s: Scope) => (s.devices?.length ? 3 : s.tags && Object.keys
 /** The policy for an alert (inside a transaction): its rule's, else the tenant default; a policy since deleted falls back too. */
 export async function policyFor(tx: Sql, a: Pick<AlertRow, "tenant_id" | "alert_type" | "rule_id" | "device_id">): Promise<PolicyWithLevels | undefined> {
   let id: string | null = null;
-  if (a.alert_type === "THRESHOLD" && a.rule_id) id = await rulePolicyId(tx, a.rule_id);
-  else if (a.alert_type === "NO_HEARTBEAT") {
+  if (a.alert_type === "THRESHOLD" && a.rule_id) return policyForRule(tx, a.tenant_id, a.rule_id);
+  if (a.alert_type === "NO_HEARTBEAT") {
     const d = await deviceFacts(tx, a.tenant_id, a.device_id);
     const facts = { id: a.device_id, siteId: d?.site_id ?? null, tags: d?.tags ?? {} };
     const rule = (await heartbeatPolicies(tx, a.tenant_id)).filter((r) => inScope(r.scope, facts as never)).sort((x, y) => specificity(y.scope) - specificity(x.scope))[0];
@@ -248,14 +249,17 @@ export async function startEscalation(tx: Sql, t: Transition): Promise<void> {
   if (!policy?.levels.length) return;
   const first = policy.levels[0]!;
   const due = new Date(t.at.getTime() + first.delay_minutes * 60_000);
-  const updated = await setEscalation(tx, a.id, { escalation_policy_id: policy.id, escalation_level: 0, escalation_repeats: 0, next_escalation_at: due });
-  await insertEscalationEvent(tx, {
-    tenantId: a.tenant_id,
-    alertId: a.id,
-    time: t.at,
-    kind: "ESCALATION_STARTED",
-    details: { policy_id: policy.id, policy: policy.name, next_level: 1, due_at: due.toISOString(), message: `escalation policy ${policy.name}: level 1 ${first.delay_minutes ? `in ${first.delay_minutes} min` : "now"}` },
-  });
+  // Both go out together (pipelined).
+  const [updated] = await settleAll([
+    setEscalation(tx, a.id, { escalation_policy_id: policy.id, escalation_level: 0, escalation_repeats: 0, next_escalation_at: due }),
+    insertEscalationEvent(tx, {
+      tenantId: a.tenant_id,
+      alertId: a.id,
+      time: t.at,
+      kind: "ESCALATION_STARTED",
+      details: { policy_id: policy.id, policy: policy.name, next_level: 1, due_at: due.toISOString(), message: `escalation policy ${policy.name}: level 1 ${first.delay_minutes ? `in ${first.delay_minutes} min` : "now"}` },
+    }),
+  ]);
   // Listeners after commit see the alert as it now is.
   Object.assign(a, { escalation_policy_id: policy.id, escalation_level: updated.escalation_level, next_escalation_at: updated.next_escalation_at });
 }

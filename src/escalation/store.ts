@@ -84,6 +84,27 @@ export async function findTenantDefault(sql: Sql, tenantId: string): Promise<Pol
   return (await withLevels(sql, rows))[0];
 }
 
+/**
+ * The policy a threshold rule escalates by — its own, or else the tenant's
+ * default — with its levels, in one statement (it runs inside the alert's
+ * transaction, where each round trip counts).
+ */
+export async function policyForRule(sql: Sql, tenantId: string, ruleId: string): Promise<PolicyWithLevels | undefined> {
+  const [row] = await sql.query<PolicyRow & { levels: LevelRow[] }>(
+    `with p as (
+       (select ep.*, 0 as pref from escalation_policies ep join alert_rules r on r.escalation_policy_id = ep.id where r.id = $2 and ep.tenant_id = $1)
+       union all
+       (select ep.*, 1 as pref from escalation_policies ep where ep.tenant_id = $1 and ep.is_tenant_default)
+       order by pref limit 1)
+     select p.id, p.tenant_id, p.name, p.repeat_count, p.repeat_delay_minutes, p.is_tenant_default, p.created_at, p.updated_at,
+            coalesce((select jsonb_agg(jsonb_build_object('position', l.position, 'delay_minutes', l.delay_minutes, 'targets', l.targets) order by l.position)
+                        from escalation_levels l where l.policy_id = p.id), '[]'::jsonb) as levels
+       from p`,
+    [tenantId, ruleId],
+  );
+  return row;
+}
+
 export async function listPolicies(sql: Sql, tenantId: string): Promise<PolicyWithLevels[]> {
   return withLevels(sql, await sql.query<PolicyRow>("select * from escalation_policies where tenant_id = $1 order by lower(name)", [tenantId]));
 }
@@ -103,11 +124,6 @@ export async function rulesUsingPolicy(sql: Sql, tenantId: string, id: string): 
 }
 
 // Where a new alert's policy comes from.
-
-export async function rulePolicyId(sql: Sql, ruleId: string): Promise<string | null> {
-  const [row] = await sql.query<{ escalation_policy_id: string | null }>("select escalation_policy_id from alert_rules where id = $1", [ruleId]);
-  return row?.escalation_policy_id ?? null;
-}
 
 export async function heartbeatPolicies(sql: Sql, tenantId: string): Promise<Array<{ scope: Scope; escalation_policy_id: string | null }>> {
   return sql.query("select scope, escalation_policy_id from heartbeat_rules where tenant_id = $1", [tenantId]);
