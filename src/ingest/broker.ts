@@ -124,8 +124,13 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
  * its next chunk once its previous one is handled and fewer than
  * `maxPending` publishes (all connections together) are parsed but not yet
  * handled; otherwise it waits in line and its data stays in the socket, which
- * slows the sender down through TCP. Connections are let in again first come,
- * first served as the pending publishes are handled.
+ * slows the sender down through TCP. Connections are let in again as the
+ * pending publishes are handled: first those whose last chunk held only a few
+ * packets (a device sending now and then, whose reading is not what filled the
+ * queue), then the others, each line first come, first served. So under a
+ * flood from a few connections a quiet device's message waits for one slot,
+ * not behind every flooder's next chunk (its alert, judged once it is read,
+ * with it).
  */
 interface Pacer {
   /**
@@ -153,20 +158,25 @@ interface Paced {
   stream: Duplex;
   /** This connection's publishes parsed and not yet handled. */
   mine: number;
+  /** Packets parsed from its last chunk (which line it waits in). */
+  lastChunk: number;
   inLine: boolean;
   closed: boolean;
   onClose: (stream: Duplex) => void;
 }
 
 const PACED = Symbol("pulse.paced");
+/** A connection whose last chunk held at most this many packets waits in the quiet line. */
+const QUIET_CHUNK = 4;
 type Tagged = { [PACED]?: Paced };
 
 function createPacer(maxPending: number): Pacer {
   let pending = 0;
-  const waiting: Paced[] = [];
+  const quiet: Paced[] = [];
+  const busy: Paced[] = [];
   const wake = () => {
-    while (waiting.length && pending < maxPending) {
-      const p = waiting.shift()!;
+    while ((quiet.length || busy.length) && pending < maxPending) {
+      const p = (quiet.length ? quiet : busy).shift()!;
       p.inLine = false;
       read(p);
     }
@@ -175,11 +185,14 @@ function createPacer(maxPending: number): Pacer {
     if (p.closed || p.inLine || p.c._parsingBatch! > 0) return;
     if (pending >= maxPending) {
       p.inLine = true;
-      waiting.push(p);
+      (p.lastChunk <= QUIET_CHUNK ? quiet : busy).push(p);
       return;
     }
     const buf = p.stream.read() as Buffer | null;
-    if (buf) p.c._parser!.parse(buf);
+    if (!buf) return;
+    const before = p.mine;
+    p.c._parser!.parse(buf);
+    p.lastChunk = p.mine - before;
   };
   function onReadable(this: Tagged) {
     read(this[PACED]!);
@@ -207,7 +220,7 @@ function createPacer(maxPending: number): Pacer {
         stream.once("close", () => onStreamClose(stream));
         return false;
       }
-      const p: Paced = { c, stream, mine: 0, inLine: false, closed: false, onClose: onStreamClose };
+      const p: Paced = { c, stream, mine: 0, lastChunk: 0, inLine: false, closed: false, onClose: onStreamClose };
       (stream as Tagged)[PACED] = p;
       (c._parser as Tagged)[PACED] = p;
       c._parser.on("packet", onPacket);

@@ -1,0 +1,88 @@
+// Read pacing of the embedded broker, on its own (no database): while the
+// publishes read but not yet handled are at the cap, connections wait in line
+// for a slot. A flooding connection that had a whole chunk read last time
+// waits behind a quiet device that has something to say, so the quiet device
+// is read at the next free slot and not behind the flood's next chunk.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { PublishPacket } from "aedes";
+import { startBroker, type Broker } from "../../src/ingest/broker.ts";
+import { silentLogger } from "../../src/lib/logger.ts";
+import { createMetrics } from "../../src/lib/metrics.ts";
+import { connectMqtt, type MqttClient } from "../helpers/mqtt.ts";
+
+const CAP = 20;
+
+async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await Bun.sleep(5);
+  }
+}
+
+describe("read pacing under a flood", () => {
+  let broker: Broker;
+  // Publishes are held here, unhandled (as when the write queue is full), until released.
+  const held: Array<{ topic: string; done: (err: Error | null) => void }> = [];
+  const seen: string[] = [];
+  const clients: MqttClient[] = [];
+
+  beforeAll(async () => {
+    broker = await startBroker({
+      host: "127.0.0.1",
+      port: 0,
+      connectTimeoutMs: 5_000,
+      maxPacketBytes: 65_536,
+      maxPendingPublishes: CAP,
+      log: silentLogger(),
+      metrics: createMetrics(),
+      configure: (aedes) => {
+        aedes.authenticate = (_client, _user, _password, done) => done(null, true);
+        aedes.authorizePublish = (_client, packet: PublishPacket, done) => {
+          seen.push(packet.topic);
+          held.push({ topic: packet.topic, done });
+        };
+      },
+    });
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+    await broker?.close();
+  });
+
+  test("a quiet device waiting in line is read at the next free slot, before a flooder's next chunk", async () => {
+    const url = `mqtt://127.0.0.1:${broker.port}`;
+    const [f1, f2, quiet] = await Promise.all(["flood-1", "flood-2", "quiet"].map((clientId) => connectMqtt(url, { clientId })));
+    clients.push(f1!, f2!, quiet!);
+    const count = (topic: string) => seen.filter((t) => t === topic).length;
+    const handle = async (topic: string) => {
+      for (let i = held.findIndex((h) => h.topic === topic); i >= 0; i = held.findIndex((h) => h.topic === topic)) held.splice(i, 1)[0]!.done(null);
+      await Bun.sleep(50);
+    };
+
+    // flood-1's chunk takes the slots (and more); flood-2's waits in line.
+    for (let i = 0; i < 2 * CAP; i++) f1!.publish("f1", String(i), { qos: 0 });
+    await until("flood-1's chunk is read", () => count("f1") === 2 * CAP);
+    for (let i = 0; i < 2 * CAP; i++) f2!.publish("f2", String(i), { qos: 0 });
+    await Bun.sleep(100);
+    expect(count("f2")).toBe(0);
+    // Once flood-1's are handled, flood-2's chunk is read (both have now sent whole chunks).
+    await handle("f1");
+    await until("flood-2's chunk is read", () => count("f2") === 2 * CAP);
+    // flood-1 sends on and waits in line; then the quiet device speaks, and waits too.
+    for (let i = 0; i < 2 * CAP; i++) f1!.publish("f1-more", String(i), { qos: 0 });
+    await Bun.sleep(100);
+    quiet!.publish("quiet", "hello", { qos: 0 });
+    await Bun.sleep(100);
+    expect([count("f1-more"), count("quiet")]).toEqual([0, 0]);
+
+    // Handling flood-2's frees the slots: the quiet device is read first, then flood-1 goes on.
+    await handle("f2");
+    await until("both are read", () => count("quiet") === 1 && count("f1-more") === 2 * CAP);
+    expect(seen.indexOf("quiet")).toBeLessThan(seen.indexOf("f1-more"));
+    await handle("f1-more");
+    await handle("quiet");
+    expect(held).toEqual([]);
+  });
+});
