@@ -124,7 +124,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const { db, log } = deps;
   const tenants = new Map<string, Promise<TenantIndex>>();
   let chain: Promise<void> = Promise.resolve();
-  // Messages queued while an evaluation runs (or in the current turn of the
+  // Messages admitted while an evaluation runs (or in the current turn of the
   // event loop) wait here and are judged together by the next one, up to
   // MAX_COALESCED: one evaluation per turn rather than per message, and when
   // alert writes fall behind ingest the engine catches up with fewer, larger
@@ -148,7 +148,7 @@ export function createEngine(deps: EngineDeps): Engine {
   };
   const evaluations = deps.metrics.counter("pulse_alert_evaluations_total", "Rule evaluations of incoming values.");
   const transitionsCount = deps.metrics.counter("pulse_alert_transitions_total", "Alert changes by kind.");
-  const evalSeconds = deps.metrics.histogram("pulse_alert_evaluation_seconds", "Time to evaluate queued messages (those of one turn, or those that waited meanwhile) and hand their alert changes to be written.");
+  const evalSeconds = deps.metrics.histogram("pulse_alert_evaluation_seconds", "Time to evaluate admitted messages (those of one turn, or those that waited meanwhile) and hand their alert changes to be written.");
   const writeSeconds = deps.metrics.histogram("pulse_alert_write_seconds", "Time an alert transaction takes, from its start to its commit.");
   // Alert transactions in flight, and for each alert (fingerprint) the last one touching it.
   const writing = new Set<Promise<void>>();
@@ -360,6 +360,9 @@ export function createEngine(deps: EngineDeps): Engine {
 
   /** Fire `for` deadlines that passed without a new message (serialized with evaluateBatch). */
   const fireDeadlines = async (): Promise<Transition[]> => {
+    // The pending states are read from the database: first let the writes in
+    // flight commit (a state cleared in memory may not be cleared there yet).
+    while (writing.size) await Promise.all(writing);
     const now = deps.clock.now();
     const due = await withSystem(db, (tx) => duePending(tx, now));
     const out: Transition[] = [];

@@ -5,10 +5,12 @@
 // kiln's alert is written meanwhile without waiting for the first one's.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import postgres from "postgres";
 import type { TransitionHook } from "../../src/alerts/bus.ts";
 import { RULES_CHANNEL } from "../../src/alerts/engine.ts";
 import { createAlertRule } from "../../src/alerts/rules.ts";
 import type { Accepted } from "../../src/ingest/writer.ts";
+import { manualClock } from "../../src/lib/clock.ts";
 import { platformAdmin, seedCast } from "../helpers/cast.ts";
 import { dbKinds } from "../helpers/databases.ts";
 import { registerDevice } from "../helpers/devices.ts";
@@ -27,6 +29,7 @@ async function until(ok: () => boolean | Promise<boolean>, ms = 5_000): Promise<
 
 for (const kind of dbKinds()) {
   describe(`alert writes on ${kind}`, () => {
+    const clock = manualClock(Date.now());
     let pulse: TestPulse;
     /** A reading of acme's kiln as the writer hands it over once queued. */
     const reading = (device: string, temp: number, at: number): Accepted => ({
@@ -36,7 +39,7 @@ for (const kind of dbKinds()) {
     });
 
     beforeAll(async () => {
-      pulse = await startPulse({ db: kind });
+      pulse = await startPulse({ db: kind, clock });
       await seedCast(pulse.app);
       for (const id of ["kiln-1", "kiln-2"]) await registerDevice(pulse.app, "acme", id, { site: "plant" });
       // Once every node has heard of the rule (the engine drops what it cached of acme then).
@@ -99,5 +102,44 @@ for (const kind of dbKinds()) {
       expect(all.map((a) => [a.status, a.trigger_count])).toEqual([["CLOSED", 4]]);
       expect((await eventsOf(pulse.app, all[0]!.id)).map((e) => e.kind)).toEqual(["OPENED", "RESOLVED", "REOPENED", "RESOLVED", "REOPENED", "RESOLVED", "REOPENED", "RESOLVED"]);
     });
+
+    if (kind === "postgres")
+      test("a `for` deadline is judged only once the write clearing its pending state has committed", async () => {
+        const { engine } = pulse.app.alerts;
+        await heard(pulse.app, RULES_CHANNEL, () =>
+          createAlertRule({ db: pulse.app.db, clock: pulse.app.clock }, { ...platformAdmin, tenantId: "acme" }, { name: "Kiln hot for a minute", metricName: "temp_f", operator: "GT", threshold: 2000, durationSeconds: 60, severity: "HIGH" }),
+        );
+        const t = clock.now().getTime();
+        engine.accept({ ...reading("kiln-2", 0, t), env: { ...reading("kiln-2", 0, t).env, metrics: { temp_f: 2100 } } });
+        await engine.idle();
+        // Another session holds kiln-2's pending state row, so the write that clears it waits.
+        const admin = postgres(pulse.db.config["database.url"]!, { max: 1, onnotice: () => {} });
+        let release!: () => void;
+        const released = new Promise<void>((r) => (release = r));
+        let locked!: () => void;
+        const isLocked = new Promise<void>((r) => (locked = r));
+        const holder = admin.begin(async (sql) => {
+          await sql`select 1 from rule_state where device_id = 'kiln-2' for update`;
+          locked();
+          await released;
+        });
+        try {
+          await isLocked;
+          engine.accept({ ...reading("kiln-2", 0, t + 1000), env: { ...reading("kiln-2", 0, t + 1000).env, metrics: { temp_f: 1500 } } });
+          await Bun.sleep(50);
+          // The minute passes while that write waits: the deadline job must not fire what was cleared.
+          clock.advance(120_000);
+          const fired = engine.checkDeadlines();
+          await Bun.sleep(200);
+          release();
+          expect(await fired).toEqual([]);
+        } finally {
+          release();
+          await holder;
+          await admin.end();
+        }
+        await engine.idle();
+        expect((await alertsOf(pulse.app, "acme", "kiln-2")).filter((a) => a.metric_name === "temp_f")).toEqual([]);
+      });
   });
 }
