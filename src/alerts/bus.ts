@@ -11,15 +11,29 @@ import { LIVE_CHANNEL, type LiveEvent } from "../live/hub.ts";
 
 export type TransitionHook = (tx: Sql, t: Transition) => Promise<void>;
 
+/** What an alert change is about, known before it is made. */
+export interface AlertSubject {
+  tenantId: string;
+  deviceId: string;
+  ruleId: string | null;
+  /** A raise may open or re-open the alert; a resolve closes or clears it. */
+  change: "raise" | "resolve";
+}
+
+/** Starts, in the transaction, the reads a hook will make for such a change (see db/tx-memo.ts); must not throw. */
+export type TransitionPrefetch = (tx: Sql, s: AlertSubject) => void;
+
 export interface AlertBus {
   /** Run inside the transaction that made the change (write outbox rows here). */
   inTransaction: TransitionHook[];
+  /** The hooks' reads, started with the change (the engine calls these). */
+  prefetch: TransitionPrefetch[];
   /** Called after commit, in-process. */
   afterCommit: Array<(t: Transition) => void>;
 }
 
 export function createAlertBus(): AlertBus {
-  return { inTransaction: [], afterCommit: [] };
+  return { inTransaction: [], prefetch: [], afterCommit: [] };
 }
 
 /**
@@ -33,6 +47,11 @@ export function createAlertBus(): AlertBus {
 export async function publishInTx(bus: AlertBus, tx: Sql, t: Transition): Promise<void> {
   const e: LiveEvent = { type: "alerts.changed", tenantId: t.alert.tenant_id, data: { alert_id: t.alert.id, kind: t.kind, severity: t.alert.severity } };
   await settleAll([notifyChange(tx, LIVE_CHANNEL, JSON.stringify(e)), ...bus.inTransaction.map((hook) => hook(tx, t))]);
+}
+
+/** Start the hooks' reads for a change about to be made in tx. */
+export function prefetchInTx(bus: AlertBus, tx: Sql, s: AlertSubject): void {
+  for (const p of bus.prefetch) p(tx, s);
 }
 
 /** After commit: in-process listeners. */

@@ -15,7 +15,7 @@ import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import type { Registry } from "../ingest/registry.ts";
 import type { Accepted } from "../ingest/writer.ts";
-import { publishCommitted, publishInTx, type AlertBus } from "./bus.ts";
+import { prefetchInTx, publishCommitted, publishInTx, type AlertBus, type AlertSubject } from "./bus.ts";
 import { checkDeadline, evaluate, holds, inScope, type DeviceFacts, type RuleSpec, type RuleState } from "./evaluate.ts";
 import { raise, resolve, type Transition } from "./lifecycle.ts";
 import { duePending, lastJudgedValue, listNormalizations, listRules, loadStates, saveStates, type RuleRow, type StateRow } from "./store.ts";
@@ -88,6 +88,8 @@ export interface EngineDeps {
 /** One alert change to make in the transaction; changes to one fingerprint are made in order. */
 interface Action {
   fingerprint: string;
+  /** What it is about: the hooks' reads for it start with the transaction. */
+  subject: AlertSubject;
   run: (tx: Sql) => Promise<Transition | undefined>;
 }
 
@@ -222,6 +224,10 @@ export function createEngine(deps: EngineDeps): Engine {
         else groups.set(a.fingerprint, [i]);
       });
       const results: Array<Transition | undefined> = new Array(actions.length);
+      // Sent behind the changes' first statements, in the same round trip.
+      queueMicrotask(() => {
+        for (const a of actions) prefetchInTx(deps.bus, tx, a.subject);
+      });
       await settleAll([
         saveStates(tx, changes.map((c) => c.row)),
         ...[...groups.values()].map(async (g) => {
@@ -338,8 +344,8 @@ export function createEngine(deps: EngineDeps): Engine {
             setState(idx.states, rule.id, deviceId, ev.state);
             changes.set(key, { key, row: { tenant_id: tenantId, rule_id: rule.id, device_id: deviceId, pending_since: ev.state.pendingSince === null ? null : new Date(ev.state.pendingSince), firing: ev.state.firing, last_value: value, last_at: m.env.time } });
             const fingerprint = fingerprintOf(rule.id, f.id);
-            if (ev.action === "fire") actions.push({ fingerprint, run: (tx) => raise(tx, thresholdAlert(rule, f, metric, value, m.env.time, inMaintenance(idx.windows, f, at))) });
-            if (ev.action === "clear") actions.push({ fingerprint, run: (tx) => resolve(tx, { tenantId, fingerprint, value, autoClose: rule.auto_close, at: m.env.time, reason: "the value returned to normal" }) });
+            if (ev.action === "fire") actions.push({ fingerprint, subject: { tenantId, deviceId: f.id, ruleId: rule.id, change: "raise" }, run: (tx) => raise(tx, thresholdAlert(rule, f, metric, value, m.env.time, inMaintenance(idx.windows, f, at))) });
+            if (ev.action === "clear") actions.push({ fingerprint, subject: { tenantId, deviceId: f.id, ruleId: rule.id, change: "resolve" }, run: (tx) => resolve(tx, { tenantId, fingerprint, value, autoClose: rule.auto_close, at: m.env.time, reason: "the value returned to normal" }) });
           }
         }
       }
@@ -383,7 +389,7 @@ export function createEngine(deps: EngineDeps): Engine {
         out.push(
           ...(await write(
             [{ key, row: { tenant_id: s.tenant_id, rule_id: rule.id, device_id: s.device_id, pending_since: null, firing: true, last_value: lastValue, last_at: now } }],
-            [{ fingerprint: fingerprintOf(rule.id, s.device_id), run: (tx) => raise(tx, thresholdAlert(rule, facts, rule.metric_name, lastValue, now, inMaintenance(idx.windows, facts, now.getTime()))) }],
+            [{ fingerprint: fingerprintOf(rule.id, s.device_id), subject: { tenantId: s.tenant_id, deviceId: s.device_id, ruleId: rule.id, change: "raise" }, run: (tx) => raise(tx, thresholdAlert(rule, facts, rule.metric_name, lastValue, now, inMaintenance(idx.windows, facts, now.getTime()))) }],
           )),
         );
       } catch (err) {
@@ -443,6 +449,7 @@ export function createEngine(deps: EngineDeps): Engine {
           ...(await write([], [
             {
               fingerprint: `NO_HEARTBEAT:${d.device_id}`,
+              subject: { tenantId: d.tenant_id, deviceId: d.device_id, ruleId: null, change: "raise" },
               run: (tx) =>
                 raise(tx, {
                   tenantId: d.tenant_id,
@@ -469,7 +476,7 @@ export function createEngine(deps: EngineDeps): Engine {
         // The device's own rule decides, as when it was raised (not every rule of the tenant).
         const autoClose = heartbeatRuleFor(rules, { id: d.device_id, siteId: d.site_id, tags: d.tags ?? {} })?.auto_close ?? true;
         out.push(
-          ...(await write([], [{ fingerprint: `NO_HEARTBEAT:${d.device_id}`, run: (tx) => resolve(tx, { tenantId: d.tenant_id, fingerprint: `NO_HEARTBEAT:${d.device_id}`, value: d.last_seen_at?.toISOString() ?? null, autoClose, at: now, reason: "heartbeats resumed" }) }])),
+          ...(await write([], [{ fingerprint: `NO_HEARTBEAT:${d.device_id}`, subject: { tenantId: d.tenant_id, deviceId: d.device_id, ruleId: null, change: "resolve" }, run: (tx) => resolve(tx, { tenantId: d.tenant_id, fingerprint: `NO_HEARTBEAT:${d.device_id}`, value: d.last_seen_at?.toISOString() ?? null, autoClose, at: now, reason: "heartbeats resumed" }) }])),
         );
       }
       return out;

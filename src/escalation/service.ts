@@ -8,10 +8,12 @@
 
 import { recordAuditIn } from "../audit/service.ts";
 import { inScope, type Scope } from "../alerts/evaluate.ts";
+import type { AlertSubject } from "../alerts/bus.ts";
 import type { Transition } from "../alerts/lifecycle.ts";
 import type { AlertRow } from "../alerts/store.ts";
 import type { Db, Sql } from "../db/db.ts";
 import { withTenant } from "../db/scope.ts";
+import { txMemo } from "../db/tx-memo.ts";
 import type { Clock } from "../lib/clock.ts";
 import { settleAll } from "../lib/settle.ts";
 import { requirePermission, type Ctx } from "../lib/ctx.ts";
@@ -223,9 +225,16 @@ export async function deleteEscalationPolicy(deps: EscalationDeps, ctx: Ctx, id:
 const specificity = (s: Scope) => (s.devices?.length ? 3 : s.tags && Object.keys(s.tags).length ? 2 : s.sites?.length ? 1 : 0);
 
 /** The policy for an alert (inside a transaction): its rule's, else the tenant default; a policy since deleted falls back too. */
+const rulePolicy = (tx: Sql, tenantId: string, ruleId: string) => txMemo(tx, `escalation.policy:${tenantId}:${ruleId}`, () => policyForRule(tx, tenantId, ruleId));
+
+/** The read startEscalation makes for a threshold alert that may open, started early (a TransitionPrefetch). */
+export function prefetchPolicy(tx: Sql, s: AlertSubject): void {
+  if (s.change === "raise" && s.ruleId) void rulePolicy(tx, s.tenantId, s.ruleId);
+}
+
 export async function policyFor(tx: Sql, a: Pick<AlertRow, "tenant_id" | "alert_type" | "rule_id" | "device_id">): Promise<PolicyWithLevels | undefined> {
   let id: string | null = null;
-  if (a.alert_type === "THRESHOLD" && a.rule_id) return policyForRule(tx, a.tenant_id, a.rule_id);
+  if (a.alert_type === "THRESHOLD" && a.rule_id) return rulePolicy(tx, a.tenant_id, a.rule_id);
   if (a.alert_type === "NO_HEARTBEAT") {
     const d = await deviceFacts(tx, a.tenant_id, a.device_id);
     const facts = { id: a.device_id, siteId: d?.site_id ?? null, tags: d?.tags ?? {} };

@@ -3,9 +3,11 @@
 // throttle per (channel, alert fingerprint) keeps a flapping alert from
 // paging twice within the route's window.
 
+import type { AlertSubject } from "../alerts/bus.ts";
 import type { Transition } from "../alerts/lifecycle.ts";
 import { notifyChange } from "../db/bus.ts";
 import type { Sql } from "../db/db.ts";
+import { txMemo } from "../db/tx-memo.ts";
 import { settleAll } from "../lib/settle.ts";
 import { buildEvent, messageId } from "./event.ts";
 import { routeMatches, routedEvent } from "./routing.ts";
@@ -19,6 +21,16 @@ export interface EnqueueDeps {
 
 export const OUTBOX_CHANNEL = "pulse_outbox";
 
+const routesOf = (tx: Sql, tenantId: string) => txMemo(tx, `notify.routes:${tenantId}`, () => listRoutes(tx, tenantId));
+const contextOf = (tx: Sql, tenantId: string, deviceId: string, ruleId: string | null) =>
+  txMemo(tx, `notify.context:${tenantId}:${deviceId}:${ruleId ?? ""}`, () => alertContext(tx, tenantId, deviceId, ruleId));
+
+/** The reads enqueueTransition makes, started early (a TransitionPrefetch). */
+export function prefetchRouting(tx: Sql, s: AlertSubject): void {
+  void routesOf(tx, s.tenantId);
+  void contextOf(tx, s.tenantId, s.deviceId, s.ruleId);
+}
+
 /** Write the outbox rows for one transition (a TransitionHook). Returns how many. */
 export async function enqueueTransition(deps: EnqueueDeps, tx: Sql, t: Transition): Promise<number> {
   const event = routedEvent(t.kind);
@@ -29,7 +41,7 @@ export async function enqueueTransition(deps: EnqueueDeps, tx: Sql, t: Transitio
   // Looked up together (pipelined): this runs inside the alert's transaction,
   // where every round trip counts; the context is wasted only for a tenant
   // without routes.
-  const [allRoutes, context] = await settleAll([listRoutes(tx, a.tenant_id), alertContext(tx, a.tenant_id, a.device_id, a.rule_id)]);
+  const [allRoutes, context] = await settleAll([routesOf(tx, a.tenant_id), contextOf(tx, a.tenant_id, a.device_id, a.rule_id)]);
   const routes = allRoutes.filter((r) => r.channel_enabled);
   if (!routes.length) return 0;
   const device = context.deviceTags ? { tags: context.deviceTags } : undefined;
