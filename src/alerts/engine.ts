@@ -15,11 +15,13 @@ import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import type { Registry } from "../ingest/registry.ts";
 import type { Accepted } from "../ingest/writer.ts";
-import { prefetchInTx, publishCommitted, publishInTx, type AlertBus, type AlertSubject } from "./bus.ts";
+import { prefetchInTx, publishCommitted, publishInTx, type AlertBus } from "./bus.ts";
 import { checkDeadline, evaluate, holds, inScope, type DeviceFacts, type RuleSpec, type RuleState } from "./evaluate.ts";
-import { raise, resolve, type Transition } from "./lifecycle.ts";
+import { checkHeartbeats } from "./heartbeats.ts";
+import { raise, resolve, type AlertAction, type Transition } from "./lifecycle.ts";
+import { createWriteOrder } from "./write-order.ts";
 import { duePending, lastJudgedValue, listNormalizations, listRules, loadStates, saveStates, type RuleRow, type StateRow } from "./store.ts";
-import { heartbeatCandidates, listHeartbeatRules, listWindows, type HeartbeatRuleRow } from "./windows-store.ts";
+import { listWindows } from "./windows-store.ts";
 import { inMaintenance, type WindowSpec } from "./windows.ts";
 
 export const RULES_CHANNEL = "pulse_rules";
@@ -85,14 +87,6 @@ export interface EngineDeps {
   bus: AlertBus;
 }
 
-/** One alert change to make in the transaction; changes to one fingerprint are made in order. */
-interface Action {
-  fingerprint: string;
-  /** What it is about: the hooks' reads for it start with the transaction. */
-  subject: AlertSubject;
-  run: (tx: Sql) => Promise<Transition | undefined>;
-}
-
 const stateKey = (ruleId: string, deviceId: string) => `${ruleId}\u0000${deviceId}`;
 const MAX_COALESCED = 20_000;
 /** Alert transactions in flight at once (the pool's other users: ingest, the API, the outbox). */
@@ -152,15 +146,13 @@ export function createEngine(deps: EngineDeps): Engine {
   const transitionsCount = deps.metrics.counter("pulse_alert_transitions_total", "Alert changes by kind.");
   const evalSeconds = deps.metrics.histogram("pulse_alert_evaluation_seconds", "Time to evaluate admitted messages (those of one turn, or those that waited meanwhile) and hand their alert changes to be written.");
   const writeSeconds = deps.metrics.histogram("pulse_alert_write_seconds", "Time an alert transaction takes, from its start to its commit.");
-  // Alert transactions in flight, and for each alert (fingerprint) the last one touching it.
-  const writing = new Set<Promise<void>>();
-  const lastWrite = new Map<string, Promise<void>>();
+  const writes = createWriteOrder(MAX_WRITING);
 
   const load = async (tenantId: string): Promise<TenantIndex> => {
     // States are read back only once the writes in flight have committed: a
     // reload (rules changed, or a write failed) must not see the database
     // behind what was already judged.
-    while (writing.size) await Promise.all(writing);
+    await writes.drained();
     const [rules, states, catalog, windows] = await withSystem(db, async (tx) => [
       await listRules(tx, { tenantId, enabledOnly: true }),
       await loadStates(tx, tenantId),
@@ -213,7 +205,7 @@ export function createEngine(deps: EngineDeps): Engine {
    * changes took longer to write than the next batch took to arrive. Changes to
    * one alert (fingerprint) stay in order.
    */
-  const apply = async (changes: Array<{ key: string; row: StateRow & { last_value: unknown; last_at: Date } }>, actions: Action[]) => {
+  const apply = async (changes: Array<{ key: string; row: StateRow & { last_value: unknown; last_at: Date } }>, actions: AlertAction[]) => {
     if (!changes.length && !actions.length) return [];
     const started = performance.now();
     const transitions = await withSystem(db, async (tx) => {
@@ -249,38 +241,18 @@ export function createEngine(deps: EngineDeps): Engine {
   };
 
   /**
-   * Start writing alert changes once a slot is free (at most MAX_WRITING
-   * transactions at a time, leaving the pool to ingest and the API) and once
-   * the earlier writes touching the same alerts have finished: changes to one
-   * alert, and to one (rule, device) state, commit in the order they were
-   * judged; changes to different alerts do not wait for each other. Resolves
-   * when the write has its place in that order; `written` when it committed.
+   * Write alert changes in the background (see write-order.ts): changes to
+   * one alert, and to one (rule, device) state, commit in the order they were
+   * judged. Resolves once the write has its place in line; `written` once it committed.
    */
-  const applyInOrder = async (changes: Parameters<typeof apply>[0], actions: Action[]): Promise<{ written: Promise<Transition[]> }> => {
-    if (!changes.length && !actions.length) return { written: Promise.resolve([]) };
-    while (writing.size >= MAX_WRITING) await Promise.race(writing);
-    const keys = new Set([...changes.map((c) => fingerprintOf(c.row.rule_id, c.row.device_id)), ...actions.map((a) => a.fingerprint)]);
-    const before: Promise<void>[] = [];
-    for (const k of keys) {
-      const p = lastWrite.get(k);
-      if (p) before.push(p);
-    }
-    const written = (before.length ? Promise.all(before) : Promise.resolve()).then(() => apply(changes, actions));
-    const settled = written.then(
-      () => {},
-      () => {},
-    );
-    writing.add(settled);
-    for (const k of keys) lastWrite.set(k, settled);
-    void settled.then(() => {
-      writing.delete(settled);
-      for (const k of keys) if (lastWrite.get(k) === settled) lastWrite.delete(k);
-    });
-    return { written };
+  const applyInOrder = (changes: Parameters<typeof apply>[0], actions: AlertAction[]): Promise<{ written: Promise<Transition[]> }> => {
+    if (!changes.length && !actions.length) return Promise.resolve({ written: Promise.resolve([]) });
+    const keys = [...changes.map((c) => fingerprintOf(c.row.rule_id, c.row.device_id)), ...actions.map((a) => a.fingerprint)];
+    return writes.enqueue(keys, () => apply(changes, actions));
   };
 
   /** Write in order and wait for the commit (deadlines, heartbeats: the leader's jobs want the transitions). */
-  const write = async (changes: Parameters<typeof apply>[0], actions: Action[]) => (await applyInOrder(changes, actions)).written;
+  const write = async (changes: Parameters<typeof apply>[0], actions: AlertAction[]) => (await applyInOrder(changes, actions)).written;
 
   const evaluateBatch = async (batch: readonly Accepted[]) => {
     const started = performance.now();
@@ -295,7 +267,7 @@ export function createEngine(deps: EngineDeps): Engine {
       const idx = await indexOf(tenantId);
       if (idx.byMetric.size === 0) continue;
       const changes = new Map<string, { key: string; row: StateRow & { last_value: unknown; last_at: Date } }>();
-      const actions: Action[] = [];
+      const actions: AlertAction[] = [];
       // Device time order, so a late message is judged where it belongs.
       msgs.sort((a, b) => a.env.time.getTime() - b.env.time.getTime());
       let evaluated = 0;
@@ -342,10 +314,31 @@ export function createEngine(deps: EngineDeps): Engine {
             if (!ev.changed) continue;
             const key = stateKey(rule.id, deviceId);
             setState(idx.states, rule.id, deviceId, ev.state);
-            changes.set(key, { key, row: { tenant_id: tenantId, rule_id: rule.id, device_id: deviceId, pending_since: ev.state.pendingSince === null ? null : new Date(ev.state.pendingSince), firing: ev.state.firing, last_value: value, last_at: m.env.time } });
+            changes.set(key, {
+              key,
+              row: {
+                tenant_id: tenantId,
+                rule_id: rule.id,
+                device_id: deviceId,
+                pending_since: ev.state.pendingSince === null ? null : new Date(ev.state.pendingSince),
+                firing: ev.state.firing,
+                last_value: value,
+                last_at: m.env.time,
+              },
+            });
             const fingerprint = fingerprintOf(rule.id, f.id);
-            if (ev.action === "fire") actions.push({ fingerprint, subject: { tenantId, deviceId: f.id, ruleId: rule.id, change: "raise" }, run: (tx) => raise(tx, thresholdAlert(rule, f, metric, value, m.env.time, inMaintenance(idx.windows, f, at))) });
-            if (ev.action === "clear") actions.push({ fingerprint, subject: { tenantId, deviceId: f.id, ruleId: rule.id, change: "resolve" }, run: (tx) => resolve(tx, { tenantId, fingerprint, value, autoClose: rule.auto_close, at: m.env.time, reason: "the value returned to normal" }) });
+            if (ev.action === "fire")
+              actions.push({
+                fingerprint,
+                subject: { tenantId, deviceId: f.id, ruleId: rule.id, change: "raise" },
+                run: (tx) => raise(tx, thresholdAlert(rule, f, metric, value, m.env.time, inMaintenance(idx.windows, f, at))),
+              });
+            if (ev.action === "clear")
+              actions.push({
+                fingerprint,
+                subject: { tenantId, deviceId: f.id, ruleId: rule.id, change: "resolve" },
+                run: (tx) => resolve(tx, { tenantId, fingerprint, value, autoClose: rule.auto_close, at: m.env.time, reason: "the value returned to normal" }),
+              });
           }
         }
       }
@@ -368,7 +361,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const fireDeadlines = async (): Promise<Transition[]> => {
     // The pending states are read from the database: first let the writes in
     // flight commit (a state cleared in memory may not be cleared there yet).
-    while (writing.size) await Promise.all(writing);
+    await writes.drained();
     const now = deps.clock.now();
     const due = await withSystem(db, (tx) => duePending(tx, now));
     const out: Transition[] = [];
@@ -389,7 +382,13 @@ export function createEngine(deps: EngineDeps): Engine {
         out.push(
           ...(await write(
             [{ key, row: { tenant_id: s.tenant_id, rule_id: rule.id, device_id: s.device_id, pending_since: null, firing: true, last_value: lastValue, last_at: now } }],
-            [{ fingerprint: fingerprintOf(rule.id, s.device_id), subject: { tenantId: s.tenant_id, deviceId: s.device_id, ruleId: rule.id, change: "raise" }, run: (tx) => raise(tx, thresholdAlert(rule, facts, rule.metric_name, lastValue, now, inMaintenance(idx.windows, facts, now.getTime()))) }],
+            [
+              {
+                fingerprint: fingerprintOf(rule.id, s.device_id),
+                subject: { tenantId: s.tenant_id, deviceId: s.device_id, ruleId: rule.id, change: "raise" },
+                run: (tx) => raise(tx, thresholdAlert(rule, facts, rule.metric_name, lastValue, now, inMaintenance(idx.windows, facts, now.getTime()))),
+              },
+            ],
           )),
         );
       } catch (err) {
@@ -411,8 +410,8 @@ export function createEngine(deps: EngineDeps): Engine {
       for (;;) {
         const c = chain;
         await c;
-        await Promise.all(writing);
-        if (c === chain && writing.size === 0) return;
+        await writes.drained();
+        if (c === chain && writes.size() === 0) return;
       }
     },
     invalidate(tenantId) {
@@ -429,58 +428,7 @@ export function createEngine(deps: EngineDeps): Engine {
       return run;
     },
 
-    async checkHeartbeats() {
-      const now = deps.clock.now();
-      const { offline, recovered } = await withSystem(db, (tx) => heartbeatCandidates(tx));
-      const rulesByTenant = new Map<string, HeartbeatRuleRow[]>();
-      const out: Transition[] = [];
-      for (const d of offline) {
-        // A child of a gateway that is down is not reported on its own.
-        if (d.parent_device_id && d.parent_connectivity === "OFFLINE") continue;
-        let rules = rulesByTenant.get(d.tenant_id);
-        if (!rules) rulesByTenant.set(d.tenant_id, (rules = await withSystem(db, (tx) => listHeartbeatRules(tx, d.tenant_id))));
-        const facts: DeviceFacts = { id: d.device_id, siteId: d.site_id, tags: d.tags ?? {} };
-        const rule = heartbeatRuleFor(rules, facts);
-        if (rule && !rule.enabled) continue;
-        if (now.getTime() - d.connectivity_since.getTime() < (rule?.grace_seconds ?? 0) * 1000) continue;
-        const idx = await indexOf(d.tenant_id);
-        const silentFor = d.last_seen_at ? Math.round((now.getTime() - d.last_seen_at.getTime()) / 1000) : null;
-        out.push(
-          ...(await write([], [
-            {
-              fingerprint: `NO_HEARTBEAT:${d.device_id}`,
-              subject: { tenantId: d.tenant_id, deviceId: d.device_id, ruleId: null, change: "raise" },
-              run: (tx) =>
-                raise(tx, {
-                  tenantId: d.tenant_id,
-                  fingerprint: `NO_HEARTBEAT:${d.device_id}`,
-                  type: "NO_HEARTBEAT",
-                  ruleId: null,
-                  deviceId: d.device_id,
-                  siteId: d.site_id,
-                  severity: rule?.severity ?? "HIGH",
-                  summary: `${d.device_id} has not been heard from${silentFor !== null ? ` for ${silentFor} s` : ""} (heartbeat every ${d.interval} s)`,
-                  metricName: null,
-                  value: d.last_seen_at?.toISOString() ?? null,
-                  suppressed: inMaintenance(idx.windows, facts, now.getTime()),
-                  at: now,
-                  reopenWindowSeconds: 0,
-                }),
-            },
-          ])),
-        );
-      }
-      for (const d of recovered) {
-        let rules = rulesByTenant.get(d.tenant_id);
-        if (!rules) rulesByTenant.set(d.tenant_id, (rules = await withSystem(db, (tx) => listHeartbeatRules(tx, d.tenant_id))));
-        // The device's own rule decides, as when it was raised (not every rule of the tenant).
-        const autoClose = heartbeatRuleFor(rules, { id: d.device_id, siteId: d.site_id, tags: d.tags ?? {} })?.auto_close ?? true;
-        out.push(
-          ...(await write([], [{ fingerprint: `NO_HEARTBEAT:${d.device_id}`, subject: { tenantId: d.tenant_id, deviceId: d.device_id, ruleId: null, change: "resolve" }, run: (tx) => resolve(tx, { tenantId: d.tenant_id, fingerprint: `NO_HEARTBEAT:${d.device_id}`, value: d.last_seen_at?.toISOString() ?? null, autoClose, at: now, reason: "heartbeats resumed" }) }])),
-        );
-      }
-      return out;
-    },
+    checkHeartbeats: () => checkHeartbeats({ db, clock: deps.clock, windowsOf: async (tenantId) => (await indexOf(tenantId)).windows, write: (action) => write([], [action]) }),
   };
 }
 
@@ -505,15 +453,6 @@ function thresholdAlert(rule: RuleRow, d: DeviceFacts, metric: string, value: un
     at,
     reopenWindowSeconds: rule.reopen_window_seconds,
   };
-}
-
-/** The most specific heartbeat rule covering a device (devices, then tags, then sites, then all), if any. */
-function heartbeatRuleFor(rules: readonly HeartbeatRuleRow[], d: DeviceFacts): HeartbeatRuleRow | undefined {
-  return rules.filter((r) => inScope(r.scope, d)).sort((a, b) => specificity(b) - specificity(a))[0];
-}
-
-function specificity(r: HeartbeatRuleRow): number {
-  return r.scope.devices?.length ? 3 : r.scope.tags && Object.keys(r.scope.tags).length ? 2 : r.scope.sites?.length ? 1 : 0;
 }
 
 function toWindowSpec(w: { scope: WindowSpec["scope"]; starts_at: Date; ends_at: Date | null; recurrence: WindowSpec["recurrence"] }): WindowSpec {

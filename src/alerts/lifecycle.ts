@@ -6,6 +6,7 @@
 // engine's transactions, where every round trip is paid under load.
 
 import type { Sql } from "../db/db.ts";
+import type { AlertSubject } from "./bus.ts";
 import type { Actor } from "../lib/ctx.ts";
 import { findOpenAlert, lastConditionEvent, raiseAlert, updateAlert, updateOpenAlert, type AlertRow, type NewAlert } from "./store.ts";
 
@@ -16,6 +17,14 @@ export interface Transition {
   alert: AlertRow;
   actor: Pick<Actor, "kind" | "name">;
   at: Date;
+}
+
+/** One alert change to make in a transaction (the engine's unit of work); changes to one fingerprint are made in order. */
+export interface AlertAction {
+  fingerprint: string;
+  /** What it is about: the hooks' reads for it start with the transaction. */
+  subject: AlertSubject;
+  run: (tx: Sql) => Promise<Transition | undefined>;
 }
 
 const SYSTEM = { kind: "system", name: "system" } as const;
