@@ -7,7 +7,7 @@
 // deadlines that passed without a new message, and raises and clears
 // NO_HEARTBEAT.
 
-import type { Db, Sql } from "../db/db.ts";
+import type { Db } from "../db/db.ts";
 import { withSystem } from "../db/scope.ts";
 import type { Clock } from "../lib/clock.ts";
 import { settleAll } from "../lib/settle.ts";
@@ -16,51 +16,16 @@ import type { Metrics } from "../lib/metrics.ts";
 import type { Registry } from "../ingest/registry.ts";
 import type { Accepted } from "../ingest/writer.ts";
 import { prefetchInTx, publishCommitted, publishInTx, type AlertBus } from "./bus.ts";
-import { checkDeadline, evaluate, holds, inScope, type DeviceFacts, type RuleSpec, type RuleState } from "./evaluate.ts";
+import { checkDeadline, evaluate, holds, inScope, type DeviceFacts, type RuleState } from "./evaluate.ts";
 import { checkHeartbeats } from "./heartbeats.ts";
 import { raise, resolve, type AlertAction, type Transition } from "./lifecycle.ts";
+import { buildIndex, getState, setState, type TenantIndex } from "./rule-index.ts";
 import { createWriteOrder } from "./write-order.ts";
 import { duePending, lastJudgedValue, listNormalizations, listRules, loadStates, saveStates, type RuleRow, type StateRow } from "./store.ts";
 import { listWindows } from "./windows-store.ts";
-import { inMaintenance, type WindowSpec } from "./windows.ts";
+import { inMaintenance } from "./windows.ts";
 
 export const RULES_CHANNEL = "pulse_rules";
-
-/** A rule as the hot loop uses it: its spec built once, and whether its scope needs the device's site and tags. */
-interface IndexedRule {
-  row: RuleRow;
-  spec: RuleSpec;
-  needsFacts: boolean;
-}
-
-/**
- * A metric's rules. The "plain" ones (every device, raw value, numeric
- * GT/GTE/LT/LTE) cannot hold for a number strictly between `maxBelow` and
- * `minAbove`: for a device with no state, such a value is judged against the
- * other rules only, whatever the number of plain ones (most rules, most values).
- */
-interface MetricRules {
-  all: IndexedRule[];
-  others: IndexedRule[];
-  plain: number;
-  minAbove: number;
-  maxBelow: number;
-}
-
-interface TenantIndex {
-  byMetric: Map<string, MetricRules>;
-  byId: Map<string, IndexedRule>;
-  /**
-   * device → rule → state, holding only states that are not idle (pending or
-   * firing): a (rule, device) missing here is idle, so the common case (no
-   * state, value not meeting the rule) is one lookup per message and one
-   * comparison per rule.
-   */
-  states: Map<string, Map<string, RuleState>>;
-  /** metric → [multiplier, offset] for normalized rules. */
-  normalize: Map<string, [number, number]>;
-  windows: WindowSpec[];
-}
 
 export interface Engine {
   /**
@@ -92,29 +57,6 @@ const MAX_COALESCED = 20_000;
 /** Alert transactions in flight at once (the pool's other users: ingest, the API, the outbox). */
 const MAX_WRITING = 3;
 const IDLE: RuleState = { pendingSince: null, firing: false };
-
-function getState(states: TenantIndex["states"], ruleId: string, deviceId: string): RuleState | undefined {
-  return states.get(deviceId)?.get(ruleId);
-}
-
-function setState(states: TenantIndex["states"], ruleId: string, deviceId: string, s: RuleState): void {
-  let m = states.get(deviceId);
-  if (s.firing || s.pendingSince !== null) {
-    if (!m) states.set(deviceId, (m = new Map()));
-    m.set(ruleId, s);
-  } else if (m) {
-    m.delete(ruleId);
-    if (m.size === 0) states.delete(deviceId);
-  }
-}
-
-function indexRule(row: RuleRow): IndexedRule {
-  return {
-    row,
-    spec: { operator: row.operator, threshold: row.threshold, clearThreshold: row.clear_threshold, durationSeconds: row.duration_seconds },
-    needsFacts: !!(row.scope.sites?.length || (row.scope.tags && Object.keys(row.scope.tags).length)),
-  };
-}
 
 export function createEngine(deps: EngineDeps): Engine {
   const { db, log } = deps;
@@ -159,33 +101,7 @@ export function createEngine(deps: EngineDeps): Engine {
       await listNormalizations(tx, tenantId),
       await listWindows(tx, { tenantId, activeAfter: deps.clock.now() }),
     ] as const);
-    const byMetric = new Map<string, MetricRules>();
-    const byId = new Map<string, IndexedRule>();
-    for (const r of rules) {
-      const ir = indexRule(r);
-      byId.set(r.id, ir);
-      let mr = byMetric.get(r.metric_name);
-      if (!mr) byMetric.set(r.metric_name, (mr = { all: [], others: [], plain: 0, minAbove: Infinity, maxBelow: -Infinity }));
-      mr.all.push(ir);
-      const t = r.threshold;
-      const plain = !r.normalized && !ir.needsFacts && !r.scope.devices?.length && typeof t === "number";
-      if (plain && (r.operator === "GT" || r.operator === "GTE")) mr.minAbove = Math.min(mr.minAbove, t);
-      else if (plain && (r.operator === "LT" || r.operator === "LTE")) mr.maxBelow = Math.max(mr.maxBelow, t);
-      else {
-        mr.others.push(ir);
-        continue;
-      }
-      mr.plain++;
-    }
-    const stateMap: TenantIndex["states"] = new Map();
-    for (const s of states) setState(stateMap, s.rule_id, s.device_id, { pendingSince: s.pending_since?.getTime() ?? null, firing: s.firing });
-    return {
-      byMetric,
-      byId,
-      states: stateMap,
-      normalize: new Map(catalog),
-      windows: windows.map(toWindowSpec),
-    };
+    return buildIndex(rules, states, catalog, windows);
   };
   const indexOf = (tenantId: string) => {
     let p = tenants.get(tenantId);
@@ -453,8 +369,4 @@ function thresholdAlert(rule: RuleRow, d: DeviceFacts, metric: string, value: un
     at,
     reopenWindowSeconds: rule.reopen_window_seconds,
   };
-}
-
-function toWindowSpec(w: { scope: WindowSpec["scope"]; starts_at: Date; ends_at: Date | null; recurrence: WindowSpec["recurrence"] }): WindowSpec {
-  return { scope: w.scope, startsAt: w.starts_at.getTime(), endsAt: w.ends_at?.getTime() ?? null, recurrence: w.recurrence };
 }
