@@ -40,6 +40,8 @@ export interface OutboxWorker {
 }
 
 const BASE_DELAY_S = 5;
+/** Rounds whose results are still being saved while the next one delivers. */
+const MAX_SAVING = 2;
 const MAX_DELAY_S = 3600;
 
 /** Exponential backoff with full jitter, floored by Retry-After. */
@@ -148,6 +150,8 @@ export async function startOutboxWorker(deps: OutboxWorkerDeps): Promise<OutboxW
           if (n) {
             saving.add(saved);
             void saved.then(() => saving.delete(saved));
+            // At most two saves in flight: the pool is shared with ingest and the alert writes.
+            if (saving.size >= MAX_SAVING) await Promise.race(saving);
           }
           if (n || again) continue;
           // Nothing due: once the saves in flight are done, delivered rows let
