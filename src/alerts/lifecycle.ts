@@ -34,11 +34,11 @@ export async function raise(tx: Sql, a: NewAlert & { reopenWindowSeconds: number
   const reopenSince = a.reopenWindowSeconds > 0 ? new Date(a.at.getTime() - a.reopenWindowSeconds * 1000) : null;
   const raised = await raiseAlert(tx, a, reopenSince);
   if (raised) return { kind: raised.kind, alert: raised.alert, actor: SYSTEM, at: a.at };
-  // Another node opened it a moment ago: this occurrence is a repeat.
-  const open = await findOpenAlert(tx, a.tenantId, a.fingerprint);
-  if (!open) throw new Error(`alerts: cannot open or find the alert ${a.fingerprint}`);
-  const alert = await updateAlert(tx, open.id, { trigger_count: open.trigger_count + 1, last_triggered_at: a.at, last_value: a.value }, { time: a.at, kind: "TRIGGERED", value: a.value });
-  return { kind: "retriggered", alert, actor: SYSTEM, at: a.at };
+  // Another node opened it a moment ago: this occurrence is a repeat (the
+  // statement, run again, now finds that alert open and counts it).
+  const again = await raiseAlert(tx, a, null);
+  if (!again) throw new Error(`alerts: cannot open or find the alert ${a.fingerprint}`);
+  return { kind: again.kind, alert: again.alert, actor: SYSTEM, at: a.at };
 }
 
 /** The condition cleared: close the alert (auto-close) or note it for a human. */

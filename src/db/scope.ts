@@ -36,7 +36,7 @@ export function withCrossTenantRead<T>(db: Db, fn: (tx: Sql) => Promise<T>): Pro
 }
 
 /** The statement that gives a transaction the system scope (see withSystem). */
-export const SYSTEM_SCOPE_SQL = "select set_config('pulse.cross_tenant', 'all', true)";
+const SYSTEM_SCOPE_SQL = "select set_config('pulse.cross_tenant', 'all', true)";
 
 /** System work across tenants: the ingest writer, sweeps, schedulers. Never for request handling. */
 export function withSystem<T>(db: Db, fn: (tx: Sql) => Promise<T>): Promise<T> {

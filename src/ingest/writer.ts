@@ -8,9 +8,8 @@
 // (HTTP 503, MQTT stops reading the socket).
 
 import type { Db } from "../db/db.ts";
-import { SYSTEM_SCOPE_SQL } from "../db/scope.ts";
+import { withSystem } from "../db/scope.ts";
 import type { Logger } from "../lib/logger.ts";
-import { settleAll } from "../lib/settle.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { writeBatch } from "./batch-store.ts";
 import type { Envelope } from "./parse.ts";
@@ -134,9 +133,9 @@ export function createWriter(opts: WriterOptions): Writer {
   const writeOrSplit = async (items: readonly Accepted[]): Promise<void> => {
     const started = performance.now();
     try {
-      // The scope and the batch's statements go out together: one round trip
-      // between BEGIN and COMMIT (Postgres pipelines them; PGlite runs them in order).
-      await db.transaction((tx) => settleAll([tx.query(SYSTEM_SCOPE_SQL), writeBatch(tx, items, seenMetrics, touchedTokens)]));
+      // The scope and the batch's statements go out together (withSystem
+      // pipelines them): one round trip between BEGIN and COMMIT.
+      await withSystem(db, (tx) => writeBatch(tx, items, seenMetrics, touchedTokens));
       acknowledge(items, started);
     } catch (err) {
       if (!isDataError(err)) throw err;
