@@ -10,6 +10,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { listenError } from "../lib/listen.ts";
+import { trimClient, trimConnect } from "./lean.ts";
 
 export interface Broker {
   readonly aedes: Aedes;
@@ -44,18 +45,28 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const oversize = metrics.counter("pulse_mqtt_oversize_packets_total", "Connections closed for a packet over mqtt.max_packet_bytes.");
   metrics.collect("pulse_mqtt_connections", "Open MQTT client connections.", () => connected);
 
+  // What leans on aedes/mqtt-packet internals (the version is pinned in package.json). If an
+  // upgrade moves them, say so once rather than silently losing back-pressure or the size limit.
+  let internalsWarned = false;
+  const warnInternals = (...without: Array<string | false>) => {
+    if (internalsWarned || !without.some(Boolean)) return;
+    internalsWarned = true;
+    log.warn("mqtt: aedes internals changed; running without " + without.filter(Boolean).join(" and "));
+  };
+
   opts.configure(aedes);
   const authenticate = aedes.authenticate;
-  aedes.authenticate = (client, username, password, done) =>
+  aedes.authenticate = (client, username, password, done) => {
+    if (!trimConnect(client)) warnInternals("some of the per-connection memory savings (lean.ts)");
     authenticate.call(aedes, client, username, password, (err, ok) => {
       connects.inc({ result: ok ? "accepted" : "refused" });
       done(err, ok);
     });
+  };
   aedes.on("client", () => connected++);
   aedes.on("clientDisconnect", () => connected--);
 
   const pacer = createPacer(opts.maxPendingPublishes ?? 5_000);
-  let internalsWarned = false;
   metrics.collect("pulse_mqtt_pending_publishes", "MQTT packets read and not yet handled (a publish: until it is queued for the writer).", () => pacer.pending());
   const limitPacketSize = packetSizeLimit(opts.maxPacketBytes, () => oversize.inc());
   // Every connection, so closing can end those aedes does not know yet (no CONNECT so far).
@@ -64,14 +75,10 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const handle = (stream: Duplex) => {
     streams.add(stream);
     const client = aedes.handle(stream) as unknown as Client;
+    const trimmed = trimClient(client, stream);
     const paced = pacer.attach(client, stream, forget);
     const limited = limitPacketSize(client);
-    // Both lean on aedes/mqtt-packet internals (the version is pinned in package.json). If an
-    // upgrade moves them, say so once rather than silently losing back-pressure or the size limit.
-    if ((!paced || !limited) && !internalsWarned) {
-      internalsWarned = true;
-      log.warn("mqtt: aedes internals changed; running without " + [!paced && "read pacing (memory is unbounded under a flood)", !limited && "the early packet-size check (mqtt.max_packet_bytes)"].filter(Boolean).join(" and "));
-    }
+    warnInternals(!paced && "read pacing (memory is unbounded under a flood)", !limited && "the early packet-size check (mqtt.max_packet_bytes)", !trimmed && "some of the per-connection memory savings (lean.ts)");
   };
 
   const servers: net.Server[] = [];
