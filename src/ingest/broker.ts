@@ -66,17 +66,18 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   aedes.on("client", () => connected++);
   aedes.on("clientDisconnect", () => connected--);
 
-  const pacer = createPacer(opts.maxPendingPublishes ?? 5_000);
-  metrics.collect("pulse_mqtt_pending_publishes", "MQTT packets read and not yet handled (a publish: until it is queued for the writer).", () => pacer.pending());
-  const limitPacketSize = packetSizeLimit(opts.maxPacketBytes, () => oversize.inc());
   // Every connection, so closing can end those aedes does not know yet (no CONNECT so far).
   const streams = new Set<Duplex>();
   const forget = (stream: Duplex) => void streams.delete(stream);
+
+  const pacer = createPacer(opts.maxPendingPublishes ?? 5_000, forget);
+  metrics.collect("pulse_mqtt_pending_publishes", "MQTT packets read and not yet handled (a publish: until it is queued for the writer).", () => pacer.pending());
+  const limitPacketSize = packetSizeLimit(opts.maxPacketBytes, () => oversize.inc());
   const handle = (stream: Duplex) => {
     streams.add(stream);
     const client = aedes.handle(stream) as unknown as Client;
     const trimmed = trimClient(client, stream);
-    const paced = pacer.attach(client, stream, forget);
+    const paced = pacer.attach(client, stream);
     const limited = limitPacketSize(client);
     warnInternals(!paced && "read pacing (memory is unbounded under a flood)", !limited && "the early packet-size check (mqtt.max_packet_bytes)", !trimmed && "some of the per-connection memory savings (lean.ts)");
   };
@@ -142,9 +143,9 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
 interface Pacer {
   /**
    * False when aedes' internals are not what this was written against (the
-   * connection reads unpaced). `onClose` runs once when the connection closes.
+   * connection reads unpaced).
    */
-  attach(client: Client, stream: Duplex, onClose: (stream: Duplex) => void): boolean;
+  attach(client: Client, stream: Duplex): boolean;
   pending(): number;
 }
 
@@ -169,7 +170,6 @@ interface Paced {
   lastChunk: number;
   inLine: boolean;
   closed: boolean;
-  onClose: (stream: Duplex) => void;
 }
 
 const PACED = Symbol("pulse.paced");
@@ -177,7 +177,8 @@ const PACED = Symbol("pulse.paced");
 const QUIET_CHUNK = 4;
 type Tagged = { [PACED]?: Paced };
 
-function createPacer(maxPending: number): Pacer {
+/** `onStreamClose` runs once for each connection attached, when it closes. */
+function createPacer(maxPending: number, onStreamClose: (stream: Duplex) => void): Pacer {
   let pending = 0;
   const quiet: Paced[] = [];
   const busy: Paced[] = [];
@@ -216,40 +217,47 @@ function createPacer(maxPending: number): Pacer {
     pending -= p.mine;
     p.mine = 0;
     wake();
-    p.onClose(p.stream);
+    onStreamClose(p.stream);
   }
+  // The closed connection's own listener when it reads unpaced.
+  function onUnpacedClose(this: Duplex) {
+    onStreamClose(this);
+  }
+  // aedes hands this to every packet as its done callback (and to nothing else we use).
+  // Made here, apart from attach(), so that it keeps only `p` alive.
+  const nextBatch = (p: Paced) => (err?: Error) => {
+    if (err) {
+      p.c.emit("error", err);
+      return;
+    }
+    if (p.mine > 0 && !p.closed) {
+      p.mine--;
+      pending--;
+      wake();
+    }
+    p.c._parsingBatch = Math.max(0, p.c._parsingBatch! - 1);
+    read(p);
+  };
   return {
     pending: () => pending,
-    attach(client, stream, onStreamClose) {
+    attach(client, stream) {
       const c = client as unknown as AedesInternals;
       const aedesNext = c._nextBatch;
       if (typeof aedesNext !== "function" || typeof c._parsingBatch !== "number" || !c._parser || !stream.listeners("readable").includes(aedesNext)) {
-        stream.once("close", () => onStreamClose(stream));
+        stream.on("close", onUnpacedClose);
         return false;
       }
-      const p: Paced = { c, stream, mine: 0, lastChunk: 0, inLine: false, closed: false, onClose: onStreamClose };
+      const p: Paced = { c, stream, mine: 0, lastChunk: 0, inLine: false, closed: false };
       (stream as Tagged)[PACED] = p;
       (c._parser as Tagged)[PACED] = p;
       c._parser.on("packet", onPacket);
-      // aedes hands this to every packet as its done callback (and to nothing else we use).
-      c._nextBatch = (err?: Error) => {
-        if (err) {
-          c.emit("error", err);
-          return;
-        }
-        if (p.mine > 0 && !p.closed) {
-          p.mine--;
-          pending--;
-          wake();
-        }
-        c._parsingBatch = Math.max(0, c._parsingBatch! - 1);
-        read(p);
-      };
+      c._nextBatch = nextBatch(p);
       stream.removeListener("readable", aedesNext);
       // aedes starts at 1 and lets the first 'readable' take it to 0; nothing is pending yet.
       c._parsingBatch = 0;
       stream.on("readable", onReadable);
-      stream.once("close", onClose);
+      // Not once(): its wrapper costs two closures per connection, and onClose runs only once anyway.
+      stream.on("close", onClose);
       return true;
     },
   };
