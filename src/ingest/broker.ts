@@ -66,9 +66,15 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   aedes.on("client", () => connected++);
   aedes.on("clientDisconnect", () => connected--);
 
-  // Every connection, so closing can end those aedes does not know yet (no CONNECT so far).
+  // The connections aedes does not know yet (no CONNECT so far, or not yet accepted), so that
+  // closing can end them too; aedes.close ends those it knows. Not every connection: an entry
+  // for each idle device would be memory spent for nothing.
   const streams = new Set<Duplex>();
   const forget = (stream: Duplex) => void streams.delete(stream);
+  aedes.on("client", (client) => {
+    // One accepted after aedes.close began is not among those it ends: it stays ours to end.
+    if (!aedes.closed) forget(client.conn as unknown as Duplex);
+  });
 
   const pacer = createPacer(opts.maxPendingPublishes ?? 5_000, forget);
   metrics.collect("pulse_mqtt_pending_publishes", "MQTT packets read and not yet handled (a publish: until it is queued for the writer).", () => pacer.pending());
