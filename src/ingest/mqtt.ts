@@ -45,6 +45,9 @@ const session = (c: Client | null): Session | undefined => (c as unknown as { pu
 // protocol promises ("dropped and counted; for QoS 1 no PUBACK").
 const SINK = "$pulse/dropped";
 
+// Every connection without credentials has the same one (the token is in each message): one object for all of them.
+const ANONYMOUS: Credential = Object.freeze({ kind: "token", token: undefined });
+
 function refuse(code: 2 | 3 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
 }
@@ -58,7 +61,7 @@ export function attachMqttIngest(aedes: Aedes, opts: MqttIngestOptions): void {
       if (username === undefined || username === "") {
         if (!opts.allowEnvelopeAuth) return done(refuse(5, "credentials required"), false);
         // Gateways and older devices: no credentials; each message carries its device's token.
-        setSession(client, { cred: { kind: "token", token: undefined } }, `anon:${client.id}`);
+        setSession(client, { cred: ANONYMOUS }, `anon:${client.id}`);
         return done(null, true);
       }
       const [tenantId, deviceId, extra] = username.split("/");
