@@ -30,7 +30,8 @@ await import("../src/main.ts");
 // The commit is stamped into `pulse version`; image builds have no .git (or no git), so it may come from the environment.
 const commit = process.env.PULSE_BUILD_COMMIT || gitCommit() || "unknown";
 const result = await Bun.build({
-  entrypoints: [join(buildDir, "entry.ts")],
+  // Workers are entrypoints of their own in a compiled executable (new Worker finds them by their source path).
+  entrypoints: [join(buildDir, "entry.ts"), join(root, "src", "alerts", "write-thread-worker.ts")],
   compile: { outfile },
   target: "bun",
   minify: { syntax: true, whitespace: true },

@@ -52,6 +52,7 @@ import { alertsApi } from "./alerts/api.ts";
 import { createAlertBus, type AlertBus } from "./alerts/bus.ts";
 import { attachTransitionHooks } from "./alerts/transition-hooks.ts";
 import { createEngine, RULES_CHANNEL, type Engine } from "./alerts/engine.ts";
+import { startAlertWriteThread } from "./alerts/write-thread.ts";
 import { notificationsApi } from "./notify/api.ts";
 import { startOutboxWorker, type OutboxWorker } from "./notify/outbox.ts";
 import { createHostGuard, createSafeFetch } from "./notify/safe-fetch.ts";
@@ -154,7 +155,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
       quarantine.reject({ tenantId: m.env.tenantId, deviceId: m.env.deviceId, reason: "INVALID_METRIC", detail: `the database refused it: ${err.message}`, transport: m.transport ?? "mqtt", payload: JSON.stringify(m.env.metrics), time: clock.now() }),
   });
   const alertBus = createAlertBus();
-  const engine = createEngine({ db, clock, log, metrics, registry, bus: alertBus });
+  const alertThread = await startAlertWriteThread(config, dbInfo.kind, url, log);
+  const engine = createEngine({ db, clock, log, metrics, registry, bus: alertBus, applyChanges: alertThread?.apply });
   const unlistenRules = await db.listen(RULES_CHANNEL, (tenantId) => engine.invalidate(tenantId));
   const gate = createGate({
     registry,
@@ -297,6 +299,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     // QoS 0 messages still unwritten when time runs out go to data_dir/spool, written at the next start.
     await writer.stop({ spool: (messages) => spoolMessages(config.data_dir, messages, clock.now()).then(() => {}) });
     await engine.idle();
+    await alertThread?.stop();
     await quarantine.stop();
     await unlistenRules().catch(() => {});
     await unlistenDevices().catch(() => {});

@@ -68,6 +68,11 @@ export const CONFIG_KEYS = {
   "database.url": { kind: { type: "url", protocols: ["postgres:", "postgresql:"] }, default: "", secret: true, doc: "Postgres 15+ (or TimescaleDB) URL. Empty: embedded PGlite in data_dir." },
   "database.pool_max": { kind: { type: "int", min: 1, max: 200 }, default: 10, doc: "Most connections Pulse opens to Postgres." },
   "database.statement_timeout_ms": { kind: { type: "int", min: 0, max: 3_600_000 }, default: 30_000, doc: "Longest a single statement may run (0 = no limit)." },
+  "database.alert_thread": {
+    kind: { type: "bool" },
+    default: true,
+    doc: "Postgres only: alert transactions run on a thread of their own with their own connections (up to 3), so that their round trips do not wait behind ingest on the main thread; off: on the main thread's pool.",
+  },
   "database.timescale": { kind: { type: "enum", values: ["auto", "off"] }, default: "auto", doc: "auto: use TimescaleDB when the extension is available; off: always native partitions." },
 
   "telemetry.retention_days": { kind: { type: "int", min: 1, max: 3650 }, default: 90, doc: "Telemetry older than this is dropped (whole partitions or chunks)." },

@@ -10,18 +10,18 @@
 import type { Db } from "../db/db.ts";
 import { withSystem } from "../db/scope.ts";
 import type { Clock } from "../lib/clock.ts";
-import { settleAll } from "../lib/settle.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import type { Registry } from "../ingest/registry.ts";
 import type { Accepted } from "../ingest/writer.ts";
-import { prefetchInTx, publishCommitted, publishInTx, type AlertBus } from "./bus.ts";
+import { applyChanges, type ApplyChanges, type StateChange } from "./apply.ts";
+import { publishCommitted, type AlertBus } from "./bus.ts";
 import { checkDeadline, evaluate, holds, inScope, type DeviceFacts, type RuleState } from "./evaluate.ts";
 import { checkHeartbeats } from "./heartbeats.ts";
-import { raise, resolve, type AlertAction, type Transition } from "./lifecycle.ts";
+import type { AlertAction, Transition } from "./lifecycle.ts";
 import { buildIndex, getState, setState, type TenantIndex } from "./rule-index.ts";
 import { createWriteOrder } from "./write-order.ts";
-import { duePending, lastJudgedValue, listNormalizations, listRules, loadStates, saveStates, type RuleRow, type StateRow } from "./store.ts";
+import { duePending, lastJudgedValue, listNormalizations, listRules, loadStates, type RuleRow } from "./store.ts";
 import { listWindows } from "./windows-store.ts";
 import { inMaintenance } from "./windows.ts";
 
@@ -50,12 +50,18 @@ export interface EngineDeps {
   metrics: Metrics;
   registry: Registry;
   bus: AlertBus;
+  /**
+   * Makes the alert transactions (default: applyChanges on `db`, here; on
+   * Postgres the app hands them to the alert writer thread). At most
+   * MAX_WRITING at a time.
+   */
+  applyChanges?: ApplyChanges;
 }
 
 const stateKey = (ruleId: string, deviceId: string) => `${ruleId}\u0000${deviceId}`;
 const MAX_COALESCED = 20_000;
 /** Alert transactions in flight at once (the pool's other users: ingest, the API, the outbox). */
-const MAX_WRITING = 3;
+export const MAX_WRITING = 3;
 const IDLE: RuleState = { pendingSince: null, firing: false };
 
 export function createEngine(deps: EngineDeps): Engine {
@@ -89,6 +95,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const evalSeconds = deps.metrics.histogram("pulse_alert_evaluation_seconds", "Time to evaluate admitted messages (those of one turn, or those that waited meanwhile) and hand their alert changes to be written.");
   const writeSeconds = deps.metrics.histogram("pulse_alert_write_seconds", "Time an alert transaction takes, from its start to its commit.");
   const writes = createWriteOrder(MAX_WRITING);
+  const write: ApplyChanges = deps.applyChanges ?? ((states, actions) => applyChanges(db, deps.bus, states, actions));
 
   const load = async (tenantId: string): Promise<TenantIndex> => {
     // States are read back only once the writes in flight have committed: a
@@ -113,43 +120,11 @@ export function createEngine(deps: EngineDeps): Engine {
     return p;
   };
 
-  /**
-   * Apply raises/resolves and state writes for one tenant in one transaction, then publish.
-   * Changes to different alerts go out together, pipelined on the transaction's
-   * connection, rather than one query after another: under load each round trip
-   * also waits for the busy event loop, and a batch with a handful of alert
-   * changes took longer to write than the next batch took to arrive. Changes to
-   * one alert (fingerprint) stay in order.
-   */
-  const apply = async (changes: Array<{ key: string; row: StateRow & { last_value: unknown; last_at: Date } }>, actions: AlertAction[]) => {
+  /** Apply raises/resolves and state writes for one tenant in one transaction (apply.ts), then publish. */
+  const apply = async (changes: Array<{ key: string; row: StateChange }>, actions: AlertAction[]) => {
     if (!changes.length && !actions.length) return [];
     const started = performance.now();
-    const transitions = await withSystem(db, async (tx) => {
-      const groups = new Map<string, number[]>();
-      actions.forEach((a, i) => {
-        const g = groups.get(a.fingerprint);
-        if (g) g.push(i);
-        else groups.set(a.fingerprint, [i]);
-      });
-      const results: Array<Transition | undefined> = new Array(actions.length);
-      // Sent behind the changes' first statements, in the same round trip.
-      queueMicrotask(() => {
-        for (const a of actions) prefetchInTx(deps.bus, tx, a.subject);
-      });
-      await settleAll([
-        saveStates(tx, changes.map((c) => c.row)),
-        ...[...groups.values()].map(async (g) => {
-          for (const i of g) {
-            const t = await actions[i]!.run(tx);
-            if (t) {
-              await publishInTx(deps.bus, tx, t);
-              results[i] = t;
-            }
-          }
-        }),
-      ]);
-      return results.filter((t): t is Transition => t !== undefined);
-    });
+    const transitions = await write(changes.map((c) => c.row), actions);
     writeSeconds.observe((performance.now() - started) / 1000);
     for (const t of transitions) transitionsCount.inc({ kind: t.kind });
     publishCommitted(deps.bus, transitions, (err) => log.error("alerts: listener failed", { error: err }));
@@ -168,7 +143,7 @@ export function createEngine(deps: EngineDeps): Engine {
   };
 
   /** Write in order and wait for the commit (deadlines, heartbeats: the leader's jobs want the transitions). */
-  const write = async (changes: Parameters<typeof apply>[0], actions: AlertAction[]) => (await applyInOrder(changes, actions)).written;
+  const writeInOrder = async (changes: Parameters<typeof apply>[0], actions: AlertAction[]) => (await applyInOrder(changes, actions)).written;
 
   const evaluateBatch = async (batch: readonly Accepted[]) => {
     const started = performance.now();
@@ -182,7 +157,7 @@ export function createEngine(deps: EngineDeps): Engine {
     for (const [tenantId, msgs] of byTenant) {
       const idx = await indexOf(tenantId);
       if (idx.byMetric.size === 0) continue;
-      const changes = new Map<string, { key: string; row: StateRow & { last_value: unknown; last_at: Date } }>();
+      const changes = new Map<string, { key: string; row: StateChange }>();
       const actions: AlertAction[] = [];
       // Device time order, so a late message is judged where it belongs.
       msgs.sort((a, b) => a.env.time.getTime() - b.env.time.getTime());
@@ -247,13 +222,13 @@ export function createEngine(deps: EngineDeps): Engine {
               actions.push({
                 fingerprint,
                 subject: { tenantId, deviceId: f.id, ruleId: rule.id, change: "raise" },
-                run: (tx) => raise(tx, thresholdAlert(rule, f, metric, value, m.env.time, inMaintenance(idx.windows, f, at))),
+                raise: thresholdAlert(rule, f, metric, value, m.env.time, inMaintenance(idx.windows, f, at)),
               });
             if (ev.action === "clear")
               actions.push({
                 fingerprint,
                 subject: { tenantId, deviceId: f.id, ruleId: rule.id, change: "resolve" },
-                run: (tx) => resolve(tx, { tenantId, fingerprint, value, autoClose: rule.auto_close, at: m.env.time, reason: "the value returned to normal" }),
+                resolve: { tenantId, fingerprint, value, autoClose: rule.auto_close, at: m.env.time, reason: "the value returned to normal" },
               });
           }
         }
@@ -296,13 +271,13 @@ export function createEngine(deps: EngineDeps): Engine {
       const lastValue = (await withSystem(db, (tx) => lastJudgedValue(tx, rule.id, s.device_id))) ?? null;
       try {
         out.push(
-          ...(await write(
+          ...(await writeInOrder(
             [{ key, row: { tenant_id: s.tenant_id, rule_id: rule.id, device_id: s.device_id, pending_since: null, firing: true, last_value: lastValue, last_at: now } }],
             [
               {
                 fingerprint: fingerprintOf(rule.id, s.device_id),
                 subject: { tenantId: s.tenant_id, deviceId: s.device_id, ruleId: rule.id, change: "raise" },
-                run: (tx) => raise(tx, thresholdAlert(rule, facts, rule.metric_name, lastValue, now, inMaintenance(idx.windows, facts, now.getTime()))),
+                raise: thresholdAlert(rule, facts, rule.metric_name, lastValue, now, inMaintenance(idx.windows, facts, now.getTime())),
               },
             ],
           )),
@@ -344,7 +319,7 @@ export function createEngine(deps: EngineDeps): Engine {
       return run;
     },
 
-    checkHeartbeats: () => checkHeartbeats({ db, clock: deps.clock, windowsOf: async (tenantId) => (await indexOf(tenantId)).windows, write: (action) => write([], [action]) }),
+    checkHeartbeats: () => checkHeartbeats({ db, clock: deps.clock, windowsOf: async (tenantId) => (await indexOf(tenantId)).windows, write: (action) => writeInOrder([], [action]) }),
   };
 }
 

@@ -9,7 +9,7 @@ import type { Db } from "../db/db.ts";
 import { withSystem } from "../db/scope.ts";
 import type { Clock } from "../lib/clock.ts";
 import { inScope, type DeviceFacts } from "./evaluate.ts";
-import { raise, resolve, type AlertAction, type Transition } from "./lifecycle.ts";
+import type { AlertAction, Transition } from "./lifecycle.ts";
 import { heartbeatCandidates, listHeartbeatRules, type HeartbeatRuleRow } from "./windows-store.ts";
 import { inMaintenance, type WindowSpec } from "./windows.ts";
 
@@ -43,22 +43,21 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<Transition[]
       ...(await deps.write({
         fingerprint: `NO_HEARTBEAT:${d.device_id}`,
         subject: { tenantId: d.tenant_id, deviceId: d.device_id, ruleId: null, change: "raise" },
-        run: (tx) =>
-          raise(tx, {
-            tenantId: d.tenant_id,
-            fingerprint: `NO_HEARTBEAT:${d.device_id}`,
-            type: "NO_HEARTBEAT",
-            ruleId: null,
-            deviceId: d.device_id,
-            siteId: d.site_id,
-            severity: rule?.severity ?? "HIGH",
-            summary: `${d.device_id} has not been heard from${silentFor !== null ? ` for ${silentFor} s` : ""} (heartbeat every ${d.interval} s)`,
-            metricName: null,
-            value: d.last_seen_at?.toISOString() ?? null,
-            suppressed: inMaintenance(windows, facts, now.getTime()),
-            at: now,
-            reopenWindowSeconds: 0,
-          }),
+        raise: {
+          tenantId: d.tenant_id,
+          fingerprint: `NO_HEARTBEAT:${d.device_id}`,
+          type: "NO_HEARTBEAT",
+          ruleId: null,
+          deviceId: d.device_id,
+          siteId: d.site_id,
+          severity: rule?.severity ?? "HIGH",
+          summary: `${d.device_id} has not been heard from${silentFor !== null ? ` for ${silentFor} s` : ""} (heartbeat every ${d.interval} s)`,
+          metricName: null,
+          value: d.last_seen_at?.toISOString() ?? null,
+          suppressed: inMaintenance(windows, facts, now.getTime()),
+          at: now,
+          reopenWindowSeconds: 0,
+        },
       })),
     );
   }
@@ -71,7 +70,7 @@ export async function checkHeartbeats(deps: HeartbeatDeps): Promise<Transition[]
       ...(await deps.write({
         fingerprint: `NO_HEARTBEAT:${d.device_id}`,
         subject: { tenantId: d.tenant_id, deviceId: d.device_id, ruleId: null, change: "resolve" },
-        run: (tx) => resolve(tx, { tenantId: d.tenant_id, fingerprint: `NO_HEARTBEAT:${d.device_id}`, value: d.last_seen_at?.toISOString() ?? null, autoClose, at: now, reason: "heartbeats resumed" }),
+        resolve: { tenantId: d.tenant_id, fingerprint: `NO_HEARTBEAT:${d.device_id}`, value: d.last_seen_at?.toISOString() ?? null, autoClose, at: now, reason: "heartbeats resumed" },
       })),
     );
   }

@@ -19,12 +19,29 @@ export interface Transition {
   at: Date;
 }
 
-/** One alert change to make in a transaction (the engine's unit of work); changes to one fingerprint are made in order. */
-export interface AlertAction {
+/**
+ * One alert change to make in a transaction (the engine's unit of work);
+ * changes to one fingerprint are made in order. Plain data, so that it can be
+ * handed to the alert writer thread (see write-thread.ts).
+ */
+export type AlertAction = { fingerprint: string; /** What it is about: the hooks' reads for it start with the transaction. */ subject: AlertSubject } & (
+  | { raise: NewAlert & { reopenWindowSeconds: number } }
+  | { resolve: Resolution }
+);
+
+/** Make the change an action describes. */
+export function runAction(tx: Sql, a: AlertAction): Promise<Transition | undefined> {
+  return "raise" in a ? raise(tx, a.raise) : resolve(tx, a.resolve);
+}
+
+/** A condition that cleared (see resolve). */
+export interface Resolution {
+  tenantId: string;
   fingerprint: string;
-  /** What it is about: the hooks' reads for it start with the transaction. */
-  subject: AlertSubject;
-  run: (tx: Sql) => Promise<Transition | undefined>;
+  value: unknown;
+  autoClose: boolean;
+  at: Date;
+  reason: string;
 }
 
 const SYSTEM = { kind: "system", name: "system" } as const;
@@ -42,7 +59,7 @@ export async function raise(tx: Sql, a: NewAlert & { reopenWindowSeconds: number
 }
 
 /** The condition cleared: close the alert (auto-close) or note it for a human. */
-export async function resolve(tx: Sql, r: { tenantId: string; fingerprint: string; value: unknown; autoClose: boolean; at: Date; reason: string }): Promise<Transition | undefined> {
+export async function resolve(tx: Sql, r: Resolution): Promise<Transition | undefined> {
   if (r.autoClose) {
     // Found and closed in one statement.
     const alert = await updateOpenAlert(

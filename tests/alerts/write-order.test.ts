@@ -39,7 +39,10 @@ for (const kind of dbKinds()) {
     });
 
     beforeAll(async () => {
-      pulse = await startPulse({ db: kind, clock });
+      // On the main thread: the first test holds a transaction open through an
+      // alert bus hook, and the app's writer thread has hooks of its own
+      // (write-thread.test.ts covers that thread; the ordering is the engine's either way).
+      pulse = await startPulse({ db: kind, clock, config: { "database.alert_thread": false } });
       await seedCast(pulse.app);
       for (const id of ["kiln-1", "kiln-2"]) await registerDevice(pulse.app, "acme", id, { site: "plant" });
       // Once every node has heard of the rule (the engine drops what it cached of acme then).

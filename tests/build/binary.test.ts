@@ -174,6 +174,13 @@ describe("dist/pulse on Postgres", () => {
     const server = await startBinary(dir, env);
     console.log(`dist/pulse (postgres): first start (migrations) ready in ${Math.round(server.readyAfterMs)} ms`);
     expect((await fetch(`${server.url}/api/v1/version`)).status).toBe(200);
+    // The alert writer thread (an entrypoint of its own in the executable) is up, with its connections.
+    const watcher = postgres(POSTGRES_URL, { max: 1, onnotice: () => {} });
+    try {
+      expect((await watcher`select count(*)::int as n from pg_stat_activity where datname = ${name} and application_name = 'pulse-alerts'`)[0]!.n).toBeGreaterThanOrEqual(1);
+    } finally {
+      await watcher.end();
+    }
     expect((await server.terminate()).code).toBe(0);
 
     const restarted = await startBinary(dir, env);
