@@ -45,7 +45,7 @@ export interface Metrics {
 
 export function createMetrics(): Metrics {
   const metrics = new Map<string, Metric>();
-  const key = (labels: Labels) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const key = seriesKey;
 
   const register = <M extends Metric>(name: string, m: M): M => {
     const existing = metrics.get(name);
@@ -124,6 +124,27 @@ export function createMetrics(): Metrics {
       return out.join("\n") + "\n";
     },
   };
+}
+
+/**
+ * The series of a set of labels, whatever their order. Counted on every
+ * ingested message (several times), so without the JSON and the sort the
+ * common cases (no labels, one label) do not need.
+ */
+function seriesKey(labels: Labels): string {
+  let first: string | undefined;
+  for (const name in labels) {
+    if (first !== undefined) {
+      return (
+        Object.keys(labels)
+          .sort()
+          .map((l) => l + "\u0000" + labels[l])
+          .join("\u0001") + "\u0001"
+      );
+    }
+    first = name;
+  }
+  return first === undefined ? "" : first + "\u0000" + labels[first];
 }
 
 /** Sample values as Prometheus spells them: +Inf, -Inf and NaN, not JavaScript's Infinity. */
