@@ -69,18 +69,27 @@ export function createEngine(deps: EngineDeps): Engine {
   const tenants = new Map<string, Promise<TenantIndex>>();
   let chain: Promise<void> = Promise.resolve();
   // Messages admitted while an evaluation runs (or in the current turn of the
-  // event loop) wait here and are judged together by the next one, up to
-  // MAX_COALESCED: one evaluation per turn rather than per message, and when
-  // alert writes fall behind ingest the engine catches up with fewer, larger
-  // transactions instead of a queue of them that grows as long as the load lasts.
+  // event loop) wait here and are judged together by the next one: one
+  // evaluation per turn rather than per message, and when alert writes fall
+  // behind ingest the engine catches up with fewer, larger transactions
+  // instead of a queue of them that grows as long as the load lasts. All that
+  // waits is judged, in slices of at most MAX_COALESCED (the most one
+  // evaluation, and so one tenant's transaction, takes): judging only one
+  // slice a turn fell behind when turns grew long (PGlite writes on this
+  // thread), and the waiting list then grew by millions of messages.
   let waiting: Accepted[] = [];
   let scheduled = false;
   const evaluateWaiting = async () => {
-    const batch = waiting.length <= MAX_COALESCED ? waiting : waiting.slice(0, MAX_COALESCED);
-    waiting = batch === waiting ? [] : waiting.slice(MAX_COALESCED);
-    if (waiting.length) schedule();
-    else scheduled = false;
-    await evaluateBatch(batch);
+    const all = waiting;
+    waiting = [];
+    scheduled = false;
+    for (let i = 0; i < all.length; i += MAX_COALESCED) {
+      try {
+        await evaluateBatch(all.length <= MAX_COALESCED ? all : all.slice(i, i + MAX_COALESCED));
+      } catch (err) {
+        log.error("alerts: evaluation failed", { error: err });
+      }
+    }
   };
   const endOfTurn = () => new Promise<void>((r) => setImmediate(r));
   const schedule = () => {

@@ -170,6 +170,21 @@ export function createWriter(opts: WriterOptions): Writer {
     setImmediate(step);
   };
 
+  // A full batch is written from a turn of its own, not inside the callback
+  // that queued its last message: on PGlite a write runs on this thread, and
+  // started from there it ran before anything else waiting (timers, HTTP),
+  // write after write while reads kept the queue full (the event loop stalled
+  // for seconds under a flood).
+  let soon = false;
+  const flushSoon = () => {
+    if (soon || flushing) return;
+    soon = true;
+    setImmediate(() => {
+      soon = false;
+      void flushSome();
+    });
+  };
+
   const flushSome = (): Promise<void> => {
     if (flushing) return flushing;
     if (depth() === 0) return Promise.resolve();
@@ -192,7 +207,7 @@ export function createWriter(opts: WriterOptions): Writer {
       wakeWaiters();
     })().finally(() => {
       if (stopped) return;
-      if (depth() >= opts.batchRows && !failures) void flushSome();
+      if (depth() >= opts.batchRows && !failures) flushSoon();
       else if (depth()) schedule();
     });
     return flushing;
@@ -203,7 +218,7 @@ export function createWriter(opts: WriterOptions): Writer {
       if (stopped || depth() >= opts.maxQueue) return false;
       m.queuedAt = performance.now();
       queue.push(m);
-      if (depth() >= opts.batchRows && !failures) void flushSome();
+      if (depth() >= opts.batchRows && !failures) flushSoon();
       else schedule();
       return true;
     },
