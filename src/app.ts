@@ -19,6 +19,7 @@ import { systemClock, type Clock } from "./lib/clock.ts";
 import type { Logger } from "./lib/logger.ts";
 import { createMetrics, type Metrics } from "./lib/metrics.ts";
 import { registerProcessMetrics } from "./lib/process-metrics.ts";
+import { registerDbMetrics } from "./db/metrics.ts";
 import { createSecretBox, resolveSecretKey, type SecretBox } from "./lib/secrets.ts";
 import { systemApi } from "./system/api.ts";
 import { auditApi } from "./audit/api.ts";
@@ -42,8 +43,7 @@ import { createRegistry } from "./ingest/registry.ts";
 import { createWriter } from "./ingest/writer.ts";
 import { replaySpool, spoolMessages } from "./ingest/spool.ts";
 import { mqttWebSocketHandlers, upgradeMqtt } from "./ingest/ws.ts";
-import { ensureSelfSigned } from "./lib/selfsigned.ts";
-import { readFileSync } from "node:fs";
+import { mqttCertificate } from "./ingest/certificate.ts";
 import { STATUS_CHANNEL } from "./ingest/status-sweep.ts";
 import { liveRoutes } from "./live/api.ts";
 import { startHub, type Hub } from "./live/hub.ts";
@@ -117,11 +117,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const stopProcessMetrics = registerProcessMetrics(metrics, startedAt);
 
   const { db, info: dbInfo } = deps.database ?? (await openDatabase({ config, log }));
-  const dbStat = (pick: (s: ReturnType<Db["stats"]>) => number) => () => pick(db.stats());
-  metrics.collect("pulse_db_pool_max", "Most database connections Pulse opens.", dbStat((s) => s.poolMax));
-  metrics.collect("pulse_db_queries_total", "Queries sent to the database.", dbStat((s) => s.queries), "counter");
-  metrics.collect("pulse_db_query_errors_total", "Queries that failed.", dbStat((s) => s.errors), "counter");
-  metrics.collect("pulse_db_inflight_queries", "Queries waiting for an answer now.", dbStat((s) => s.inflight));
+  registerDbMetrics(metrics, db);
 
   const key = resolveSecretKey(config["security.secret_key"], config.data_dir);
   if (key.generated) log.warn("security.secret_key is not set; generated one", { path: key.path, hint: "nodes sharing a database need the same key in config" });
@@ -410,20 +406,4 @@ export async function createApp(deps: AppDeps): Promise<App> {
       await scheduler.runNow(name);
     },
   };
-}
-
-/** The MQTT TLS certificate: from config, or self-signed in data_dir (its fingerprint logged for pinning). */
-async function mqttCertificate(config: Config, log: Logger): Promise<{ cert: string; key: string }> {
-  if (config["mqtt.tls_cert"] || config["mqtt.tls_key"]) {
-    try {
-      return { cert: readFileSync(config["mqtt.tls_cert"], "utf8"), key: readFileSync(config["mqtt.tls_key"], "utf8") };
-    } catch (err) {
-      throw new Error(`mqtt.tls_cert / mqtt.tls_key: cannot read the certificate or key (${(err as Error).message})`, { cause: err });
-    }
-  }
-  const hosts = ["localhost", "127.0.0.1"];
-  if (config.public_url) hosts.push(new URL(config.public_url).hostname);
-  const pair = await ensureSelfSigned(config.data_dir, [...new Set(hosts)]);
-  log.info(pair.generated ? "mqtt: generated a self-signed TLS certificate" : "mqtt: using the self-signed TLS certificate", { fingerprint_sha256: pair.fingerprint, hint: "set mqtt.tls_cert and mqtt.tls_key for a real one" });
-  return pair;
 }
