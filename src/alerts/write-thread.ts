@@ -106,7 +106,6 @@ export async function startWriteThread(opts: WriteThreadOptions): Promise<WriteT
           opened = true;
           resolve(thread);
         } else if (r.type === "failed") {
-          opened = false;
           died(r.message);
         } else if (r.type === "applied") {
           const p = thread.pending.get(r.id);
@@ -136,6 +135,8 @@ export async function startWriteThread(opts: WriteThreadOptions): Promise<WriteT
     async apply(states, actions) {
       if (stopping) throw new Error("alerts: the alert writer thread is stopping");
       const t = await thread();
+      // It may have died since it answered (its pending writes were failed then; this one would wait forever).
+      if (t.dead) throw new Error("alerts: the alert writer thread stopped");
       const id = nextId++;
       return new Promise<Transition[]>((resolve, reject) => {
         t.pending.set(id, { resolve, reject });
