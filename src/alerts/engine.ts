@@ -104,7 +104,8 @@ export function createEngine(deps: EngineDeps): Engine {
   const evalSeconds = deps.metrics.histogram("pulse_alert_evaluation_seconds", "Time to evaluate admitted messages (those of one turn, or those that waited meanwhile) and hand their alert changes to be written.");
   const writeSeconds = deps.metrics.histogram("pulse_alert_write_seconds", "Time an alert transaction takes, from its start to its commit.");
   const writes = createWriteOrder(MAX_WRITING);
-  const write: ApplyChanges = deps.applyChanges ?? ((states, actions) => applyChanges(db, deps.bus, states, actions));
+  // The transaction itself: here, or on the alert writer thread.
+  const transact: ApplyChanges = deps.applyChanges ?? ((states, actions) => applyChanges(db, deps.bus, states, actions));
 
   const load = async (tenantId: string): Promise<TenantIndex> => {
     // States are read back only once the writes in flight have committed: a
@@ -133,7 +134,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const apply = async (changes: Array<{ key: string; row: StateChange }>, actions: AlertAction[]) => {
     if (!changes.length && !actions.length) return [];
     const started = performance.now();
-    const transitions = await write(changes.map((c) => c.row), actions);
+    const transitions = await transact(changes.map((c) => c.row), actions);
     writeSeconds.observe((performance.now() - started) / 1000);
     for (const t of transitions) transitionsCount.inc({ kind: t.kind });
     publishCommitted(deps.bus, transitions, (err) => log.error("alerts: listener failed", { error: err }));
