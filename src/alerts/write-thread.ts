@@ -69,7 +69,8 @@ export function startAlertWriteThread(config: Config, kind: DbKind, publicUrl: (
   if (kind !== "postgres" || !url || !config["database.alert_thread"]) return Promise.resolve(undefined);
   return startWriteThread({
     // As many connections as the engine runs alert transactions at once.
-    db: { url, poolMax: MAX_WRITING, statementTimeoutMs: config["database.statement_timeout_ms"], applicationName: "pulse-alerts", role: APP_ROLE },
+    // Closed only once the engine is idle (stop()), so there is nothing to wait for then.
+    db: { url, poolMax: MAX_WRITING, statementTimeoutMs: config["database.statement_timeout_ms"], applicationName: "pulse-alerts", role: APP_ROLE, closeGraceSeconds: 0.5 },
     retryHorizonSeconds: config["notify.retry_hours"] * 3600,
     publicUrl,
     log,

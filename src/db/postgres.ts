@@ -15,6 +15,14 @@ export interface PostgresOptions {
   applicationName?: string;
   /** Role every connection runs as (set at connect, so no query can forget it). */
   role?: string;
+  /**
+   * How long close() lets queries in flight finish before dropping the
+   * connections (default 5 s). A pool closed only once its user is idle
+   * wants it short: postgres.js counts a connection whose socket was reset
+   * mid-query as still busy, so its end() otherwise always waits this long
+   * after a connection was lost.
+   */
+  closeGraceSeconds?: number;
 }
 
 type Client = postgres.Sql<{}>;
@@ -134,7 +142,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
     stats: () => ({ ...stats }),
     close: async () => {
       await Promise.all([...sessions].map((s) => s.end({ timeout: 5 })));
-      await client.end({ timeout: 5 });
+      await client.end({ timeout: opts.closeGraceSeconds ?? 5 });
     },
   };
 }

@@ -44,7 +44,7 @@ for (const kind of dbKinds()) {
       // (write-thread.test.ts covers that thread; the ordering is the engine's either way).
       pulse = await startPulse({ db: kind, clock, config: { "database.alert_thread": false } });
       await seedCast(pulse.app);
-      for (const id of ["kiln-1", "kiln-2"]) await registerDevice(pulse.app, "acme", id, { site: "plant" });
+      for (const id of ["kiln-1", "kiln-2", "kiln-3"]) await registerDevice(pulse.app, "acme", id, { site: "plant" });
       // Once every node has heard of the rule (the engine drops what it cached of acme then).
       await heard(pulse.app, RULES_CHANNEL, () =>
         createAlertRule({ db: pulse.app.db, clock: pulse.app.clock }, { ...platformAdmin, tenantId: "acme" }, { name: "Kiln too hot", metricName: "temp_c", operator: "GT", threshold: 1200, severity: "HIGH" }),
@@ -104,6 +104,41 @@ for (const kind of dbKinds()) {
       const all = await alertsOf(pulse.app, "acme", "kiln-1");
       expect(all.map((a) => [a.status, a.trigger_count])).toEqual([["CLOSED", 4]]);
       expect((await eventsOf(pulse.app, all[0]!.id)).map((e) => e.kind)).toEqual(["OPENED", "RESOLVED", "REOPENED", "RESOLVED", "REOPENED", "RESOLVED", "REOPENED", "RESOLVED"]);
+    });
+
+    test("a transaction whose connection went away is run again; one refused for another reason is not", async () => {
+      const { engine, bus } = pulse.app.alerts;
+      const retries = () => Number(/^pulse_alert_write_retries_total (\d+)$/m.exec(pulse.app.metrics.render())?.[1] ?? 0);
+      const before = retries();
+      // kiln-3's opening transaction fails as if its connection had been reset, twice.
+      let failures: Array<{ code: string }> = [{ code: "ECONNRESET" }, { code: "CONNECTION_CLOSED" }];
+      const fail: TransitionHook = async (_tx, t) => {
+        if (t.alert.device_id !== "kiln-3") return;
+        const f = failures.shift();
+        if (f) throw Object.assign(new Error(`connection trouble (${f.code})`), f);
+      };
+      bus.inTransaction.push(fail);
+      try {
+        const t = Date.now() + 100;
+        engine.accept(reading("kiln-3", 1250, t));
+        await engine.idle();
+        const [opened] = await alertsOf(pulse.app, "acme", "kiln-3");
+        expect(opened).toMatchObject({ status: "OPEN", trigger_count: 1 });
+        expect(retries() - before).toBe(2);
+
+        // A refusal that would come again (here a unique violation) is not retried: the change is dropped
+        // and the tenant's state reloaded, so the next reading is judged against what committed.
+        failures = [{ code: "23505" }];
+        engine.accept(reading("kiln-3", 900, t + 1));
+        await engine.idle();
+        expect(retries() - before).toBe(2);
+        expect((await alertsOf(pulse.app, "acme", "kiln-3")).map((a) => a.status)).toEqual(["OPEN"]);
+        engine.accept(reading("kiln-3", 910, t + 2));
+        await engine.idle();
+        expect((await alertsOf(pulse.app, "acme", "kiln-3")).map((a) => a.status)).toEqual(["CLOSED"]);
+      } finally {
+        bus.inTransaction.splice(bus.inTransaction.indexOf(fail), 1);
+      }
     });
 
     if (kind === "postgres")
