@@ -171,7 +171,8 @@ function arrayParam(v: unknown): unknown {
 function arrayElement(v: unknown): string {
   if (v === null || v === undefined) return "NULL";
   const s = v instanceof Date ? v.toISOString() : typeof v === "object" ? JSON.stringify(v) : String(v);
-  return '"' + s.replace(/[\\"]/g, "\\$&") + '"';
+  // Most elements (numbers, times, ids) have nothing to escape: the regex is skipped for them.
+  return '"' + (s.indexOf('"') < 0 && s.indexOf("\\") < 0 ? s : s.replace(/[\\"]/g, "\\$&")) + '"';
 }
 
 /** COPY text format: tab-separated, \N for null, backslash escapes. */

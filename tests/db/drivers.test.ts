@@ -96,6 +96,16 @@ for (const kind of dbKinds()) {
       expect(back.map((r) => [r.username, r.name, r.email])).toEqual(rows);
     });
 
+    test("array parameters keep quotes, backslashes, commas and braces in text and JSON elements", async () => {
+      const texts = [...AWKWARD, "a,b", "{braced}", "NULL"];
+      const docs = AWKWARD.map((text, i) => ({ text, n: i }));
+      const [row] = await db.query<{ texts: string[]; docs: unknown[]; nulls: number }>(
+        "select $1::text[] as texts, $2::jsonb[] as docs, array_length(array_positions($3::int[], null), 1) as nulls",
+        [texts, docs.map((d) => JSON.stringify(d)), [1, null, 3, null]],
+      );
+      expect(row).toEqual({ texts, docs, nulls: 2 });
+    });
+
     test("copyRows into a table under row-level security follows the transaction's scope", async () => {
       const time = new Date("2031-05-20T15:30:00.5Z");
       const metrics = AWKWARD.map((text, i) => ({ text, n: i, ok: i % 2 === 0 }));
