@@ -20,7 +20,7 @@ import { publishCommitted, type AlertBus } from "./bus.ts";
 import { checkDeadline, evaluate, holds, inScope, type DeviceFacts, type RuleState } from "./evaluate.ts";
 import { checkHeartbeats } from "./heartbeats.ts";
 import type { AlertAction, Transition } from "./lifecycle.ts";
-import { buildIndex, getState, setState, type TenantIndex } from "./rule-index.ts";
+import { buildIndex, getState, setState, unchangedBy, type TenantIndex } from "./rule-index.ts";
 import { createWriteOrder } from "./write-order.ts";
 import { duePending, lastJudgedValue, listNormalizations, listRules, loadStates, type RuleRow } from "./store.ts";
 import { listWindows } from "./windows-store.ts";
@@ -30,8 +30,9 @@ export const RULES_CHANNEL = "pulse_rules";
 
 export interface Engine {
   /**
-   * Judge a message ingest has admitted (never throws). Messages admitted in
-   * one turn of the event loop are judged together, at the end of it.
+   * Judge a message ingest has admitted (never throws). One that can change
+   * nothing is settled at once; the others admitted together (until the
+   * admitting code yields) are judged together, right after.
    */
   accept(m: Accepted): void;
   /** Wait until everything handed to accept so far is evaluated (tests, shutdown). */
@@ -70,39 +71,65 @@ const IDLE: RuleState = { pendingSince: null, firing: false };
 export function createEngine(deps: EngineDeps): Engine {
   const { db, log } = deps;
   const tenants = new Map<string, Promise<TenantIndex>>();
+  // The same indexes once loaded, for accept() to read without waiting.
+  const ready = new Map<string, TenantIndex>();
+  const forget = (tenantId: string) => {
+    tenants.delete(tenantId);
+    ready.delete(tenantId);
+  };
   let chain: Promise<void> = Promise.resolve();
-  // Messages admitted while an evaluation runs (or in the current turn of the
-  // event loop) wait here and are judged together by the next one: one
-  // evaluation per turn rather than per message, and when alert writes fall
-  // behind ingest the engine catches up with fewer, larger transactions
-  // instead of a queue of them that grows as long as the load lasts. All that
-  // waits is judged, in slices of at most MAX_COALESCED (the most one
-  // evaluation, and so one tenant's transaction, takes): judging only one
-  // slice a turn fell behind when turns grew long (PGlite writes on this
-  // thread), and the waiting list then grew by millions of messages.
+  // Most messages cannot change anything (no state for the device, values
+  // inside every rule's bounds): accept() tells so at once and they never wait.
+  // The others wait here and are judged together by the next evaluation, which
+  // starts as soon as the code admitting them yields (a microtask, not the end
+  // of the event loop's turn: under load a turn of MQTT reads lasts
+  // milliseconds, and a crossing's alert would wait for all of it). When alert
+  // writes fall behind, what waits meanwhile is judged together, so the engine
+  // catches up with fewer, larger transactions instead of a queue of them that
+  // grows as long as the load lasts. All that waits is judged, in slices of at
+  // most MAX_COALESCED (the most one evaluation, and so one tenant's
+  // transaction, takes): judging only one slice a turn fell behind when turns
+  // grew long (PGlite writes on this thread), and the waiting list then grew by
+  // millions of messages.
   let waiting: Accepted[] = [];
   let scheduled = false;
+  // tenant → device → messages waiting or being judged: a later message of
+  // such a device is judged after them, never told "unchanged" from a state
+  // they are about to change.
+  const unsettled = new Map<string, Map<string, number>>();
+  const settle = (batch: readonly Accepted[]) => {
+    for (const m of batch) {
+      const devices = unsettled.get(m.env.tenantId);
+      const n = devices?.get(m.env.deviceId) ?? 0;
+      if (n > 1) devices!.set(m.env.deviceId, n - 1);
+      else if (devices) {
+        devices.delete(m.env.deviceId);
+        if (devices.size === 0) unsettled.delete(m.env.tenantId);
+      }
+    }
+  };
   const evaluateWaiting = async () => {
     const all = waiting;
     waiting = [];
     scheduled = false;
     for (let i = 0; i < all.length; i += MAX_COALESCED) {
+      const slice = all.length <= MAX_COALESCED ? all : all.slice(i, i + MAX_COALESCED);
       try {
-        await evaluateBatch(all.length <= MAX_COALESCED ? all : all.slice(i, i + MAX_COALESCED));
+        await evaluateBatch(slice);
       } catch (err) {
         log.error("alerts: evaluation failed", { error: err });
+      } finally {
+        settle(slice);
       }
     }
   };
-  const endOfTurn = () => new Promise<void>((r) => setImmediate(r));
   const schedule = () => {
     scheduled = true;
-    chain = chain
-      .then(endOfTurn)
-      .then(evaluateWaiting)
-      .catch((err) => log.error("alerts: evaluation failed", { error: err }));
+    chain = chain.then(evaluateWaiting).catch((err) => log.error("alerts: evaluation failed", { error: err }));
   };
-  const evaluations = deps.metrics.counter("pulse_alert_evaluations_total", "Rule evaluations of incoming values.");
+  // A plain number, read at scrape time: accept() adds to it for every message.
+  let evaluations = 0;
+  deps.metrics.collect("pulse_alert_evaluations_total", "Rule evaluations of incoming values.", () => evaluations, "counter");
   const transitionsCount = deps.metrics.counter("pulse_alert_transitions_total", "Alert changes by kind.");
   const evalSeconds = deps.metrics.histogram("pulse_alert_evaluation_seconds", "Time to evaluate admitted messages (those of one turn, or those that waited meanwhile) and hand their alert changes to be written.");
   const writeSeconds = deps.metrics.histogram("pulse_alert_write_seconds", "Time an alert transaction takes, from its start to its commit.");
@@ -148,7 +175,11 @@ export function createEngine(deps: EngineDeps): Engine {
     if (!p) {
       p = load(tenantId);
       tenants.set(tenantId, p);
-      p.catch(() => tenants.delete(tenantId));
+      const loading = p;
+      loading.then(
+        (idx) => tenants.get(tenantId) === loading && ready.set(tenantId, idx),
+        () => tenants.get(tenantId) === loading && forget(tenantId),
+      );
     }
     return p;
   };
@@ -267,14 +298,14 @@ export function createEngine(deps: EngineDeps): Engine {
         }
       }
       // Counted once per batch: a labelled counter's inc() costs more than judging a value.
-      if (evaluated) evaluations.inc({}, evaluated);
+      evaluations += evaluated;
       // Written in the background: the next messages are judged meanwhile
       // (their in-memory state is already up to date), and wait only for a
       // free slot, not for this transaction.
       const { written } = await applyInOrder([...changes.values()], actions);
       written.catch((err) => {
         // The in-memory state ran ahead of the database: reload it from there.
-        tenants.delete(tenantId);
+        forget(tenantId);
         log.error("alerts: writing alert changes failed", { tenant: tenantId, error: err });
       });
     }
@@ -317,7 +348,7 @@ export function createEngine(deps: EngineDeps): Engine {
         );
       } catch (err) {
         // As in evaluateBatch: the in-memory state ran ahead of the database.
-        tenants.delete(s.tenant_id);
+        forget(s.tenant_id);
         throw err;
       }
     }
@@ -326,6 +357,18 @@ export function createEngine(deps: EngineDeps): Engine {
 
   return {
     accept(m) {
+      const { tenantId, deviceId } = m.env;
+      let devices = unsettled.get(tenantId);
+      const idx = ready.get(tenantId);
+      if (idx && !devices?.has(deviceId)) {
+        const n = unchangedBy(idx, deviceId, m.env.metrics);
+        if (n >= 0) {
+          evaluations += n;
+          return;
+        }
+      }
+      if (!devices) unsettled.set(tenantId, (devices = new Map()));
+      devices.set(deviceId, (devices.get(deviceId) ?? 0) + 1);
       waiting.push(m);
       if (!scheduled) schedule();
     },
@@ -339,7 +382,7 @@ export function createEngine(deps: EngineDeps): Engine {
       }
     },
     invalidate(tenantId) {
-      tenants.delete(tenantId);
+      forget(tenantId);
     },
 
     checkDeadlines() {

@@ -59,6 +59,25 @@ export function setState(states: TenantIndex["states"], ruleId: string, deviceId
   }
 }
 
+/**
+ * The rule evaluations a device's values stand for when judging them could
+ * change nothing, told without judging: the device has no state, and every
+ * value that has rules is a number strictly between its metric's plain
+ * bounds, with no other rules. -1 when they must be judged.
+ */
+export function unchangedBy(idx: TenantIndex, deviceId: string, metrics: Record<string, unknown>): number {
+  if (idx.states.has(deviceId)) return -1;
+  let evaluations = 0;
+  for (const metric in metrics) {
+    const mr = idx.byMetric.get(metric);
+    if (!mr) continue;
+    const raw = metrics[metric];
+    if (mr.others.length || typeof raw !== "number" || !(raw < mr.minAbove && raw > mr.maxBelow)) return -1;
+    evaluations += mr.plain;
+  }
+  return evaluations;
+}
+
 function indexRule(row: RuleRow): IndexedRule {
   return {
     row,

@@ -44,7 +44,7 @@ for (const kind of dbKinds()) {
       // (write-thread.test.ts covers that thread; the ordering is the engine's either way).
       pulse = await startPulse({ db: kind, clock, config: { "database.alert_thread": false } });
       await seedCast(pulse.app);
-      for (const id of ["kiln-1", "kiln-2", "kiln-3"]) await registerDevice(pulse.app, "acme", id, { site: "plant" });
+      for (const id of ["kiln-1", "kiln-2", "kiln-3", "kiln-4"]) await registerDevice(pulse.app, "acme", id, { site: "plant" });
       // Once every node has heard of the rule (the engine drops what it cached of acme then).
       await heard(pulse.app, RULES_CHANNEL, () =>
         createAlertRule({ db: pulse.app.db, clock: pulse.app.clock }, { ...platformAdmin, tenantId: "acme" }, { name: "Kiln too hot", metricName: "temp_c", operator: "GT", threshold: 1200, severity: "HIGH" }),
@@ -104,6 +104,24 @@ for (const kind of dbKinds()) {
       const all = await alertsOf(pulse.app, "acme", "kiln-1");
       expect(all.map((a) => [a.status, a.trigger_count])).toEqual([["CLOSED", 4]]);
       expect((await eventsOf(pulse.app, all[0]!.id)).map((e) => e.kind)).toEqual(["OPENED", "RESOLVED", "REOPENED", "RESOLVED", "REOPENED", "RESOLVED", "REOPENED", "RESOLVED"]);
+    });
+
+    test("a recovery accepted right behind its crossing waits for it and closes the alert; values that change nothing are counted at once", async () => {
+      const engine = pulse.app.alerts.engine;
+      const evaluations = () => Number(/^pulse_alert_evaluations_total (\d+)$/m.exec(pulse.app.metrics.render())?.[1] ?? 0);
+      const t = Date.now() + 50;
+      // kiln-4 has no state: alone, its 900 would be settled without judging. Behind its own crossing it must not be.
+      engine.accept(reading("kiln-4", 1300, t));
+      engine.accept(reading("kiln-4", 900, t + 1));
+      await engine.idle();
+      const [alert] = await alertsOf(pulse.app, "acme", "kiln-4");
+      expect(alert).toMatchObject({ status: "CLOSED", close_reason: "the value returned to normal" });
+      // A quiet kiln's values are one evaluation each (one rule), with nothing written.
+      const before = evaluations();
+      for (let i = 0; i < 5; i++) engine.accept(reading("kiln-4", 800 + i, t + 2 + i));
+      expect(evaluations() - before).toBe(5);
+      await engine.idle();
+      expect(await alertsOf(pulse.app, "acme", "kiln-4")).toHaveLength(1);
     });
 
     test("a transaction whose connection went away is run again; one refused for another reason is not", async () => {
