@@ -28,7 +28,7 @@ interface DeviceUpdate {
   token: string | undefined;
 }
 
-const dateOrNull = (ms: number) => (ms ? new Date(ms) : null);
+const isoOrEmpty = (ms: number) => (ms ? new Date(ms).toISOString() : "");
 
 /** One batch, inside one transaction. */
 export async function writeBatch(tx: Sql, batch: readonly Accepted[], seenMetrics: Map<string, number>, touchedTokens: Map<string, number>): Promise<void> {
@@ -123,9 +123,14 @@ export async function writeBatch(tx: Sql, batch: readonly Accepted[], seenMetric
   // 5,000 devices in a batch took seconds.
   statements.push(tx.query(
     `with b as (
-       select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::jsonb[],
-                            $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::float8[], $12::float8[], $13::timestamptz[])
-         as t(tenant_id, device_id, last_seen, last_tel, last_hb, metrics, first_seq, last_seq, gaps, n, lat, lng, metrics_time)
+       select te as tenant_id, d as device_id, ls::timestamptz as last_seen, nullif(lt, '')::timestamptz as last_tel,
+              nullif(lh, '')::timestamptz as last_hb, m::jsonb as metrics, nullif(fs, '')::bigint as first_seq,
+              nullif(lq, '')::bigint as last_seq, g::bigint as gaps, n::bigint as n, nullif(la, '')::float8 as lat,
+              nullif(lo, '')::float8 as lng, nullif(mt, '')::timestamptz as metrics_time
+         from unnest(string_to_array($1, ','), string_to_array($2, ','), string_to_array($3, ','), string_to_array($4, ','),
+                     string_to_array($5, ','), string_to_array($6, E'\n'), string_to_array($7, ','), string_to_array($8, ','),
+                     string_to_array($9, ','), string_to_array($10, ','), string_to_array($11, ','), string_to_array($12, ','),
+                     string_to_array($13, ',')) as u(te, d, ls, lt, lh, m, fs, lq, g, n, la, lo, mt)
      ), cur as (
        select s.tenant_id, s.device_id, s.last_seq, s.last_telemetry_at, s.last_metrics
          from device_state s join b on s.tenant_id = b.tenant_id and s.device_id = b.device_id
@@ -150,20 +155,23 @@ export async function writeBatch(tx: Sql, batch: readonly Accepted[], seenMetric
        messages = s.messages + excluded.messages,
        lat = coalesce(excluded.lat, s.lat),
        lng = coalesce(excluded.lng, s.lng)`,
+    // Columns as text, as for the telemetry rows (see TELEMETRY_INSERT): an
+    // empty field is null. (One empty field alone is an empty array, which
+    // unnest pads with null: the same.)
     [
-      ds.map((d) => d.tenantId),
-      ds.map((d) => d.deviceId),
-      ds.map((d) => new Date(d.lastSeen)),
-      ds.map((d) => dateOrNull(d.lastTelemetry)),
-      ds.map((d) => dateOrNull(d.lastHeartbeat)),
-      ds.map((d) => JSON.stringify(d.metrics)),
-      ds.map((d) => d.firstSeq),
-      ds.map((d) => d.lastSeq),
-      ds.map((d) => d.gaps),
-      ds.map((d) => d.count),
-      ds.map((d) => d.lat),
-      ds.map((d) => d.lng),
-      ds.map((d) => dateOrNull(d.metricsTime)),
+      ds.map((d) => d.tenantId).join(","),
+      ds.map((d) => d.deviceId).join(","),
+      ds.map((d) => isoOrEmpty(d.lastSeen)).join(","),
+      ds.map((d) => isoOrEmpty(d.lastTelemetry)).join(","),
+      ds.map((d) => isoOrEmpty(d.lastHeartbeat)).join(","),
+      ds.map((d) => JSON.stringify(d.metrics)).join("\n"),
+      ds.map((d) => d.firstSeq ?? "").join(","),
+      ds.map((d) => d.lastSeq ?? "").join(","),
+      ds.map((d) => d.gaps).join(","),
+      ds.map((d) => d.count).join(","),
+      ds.map((d) => d.lat ?? "").join(","),
+      ds.map((d) => d.lng ?? "").join(","),
+      ds.map((d) => isoOrEmpty(d.metricsTime)).join(","),
     ],
   ));
 
