@@ -9,7 +9,6 @@
 
 import type { Db } from "../db/db.ts";
 import { withSystem } from "../db/scope.ts";
-import { isTransientDbError } from "../db/transient.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
@@ -21,6 +20,8 @@ import { checkDeadline, evaluate, holds, inScope, type DeviceFacts, type RuleSta
 import { checkHeartbeats } from "./heartbeats.ts";
 import type { AlertAction, Transition } from "./lifecycle.ts";
 import { buildIndex, getState, setState, unchangedBy, type TenantIndex } from "./rule-index.ts";
+import { retryOnLostConnection } from "./transact-retry.ts";
+import { createUnsettled } from "./unsettled.ts";
 import { createWriteOrder } from "./write-order.ts";
 import { duePending, lastJudgedValue, listNormalizations, listRules, loadStates, type RuleRow } from "./store.ts";
 import { listWindows } from "./windows-store.ts";
@@ -64,8 +65,6 @@ const stateKey = (ruleId: string, deviceId: string) => `${ruleId}\u0000${deviceI
 const MAX_COALESCED = 20_000;
 /** Alert transactions in flight at once (the pool's other users: ingest, the API, the outbox). */
 export const MAX_WRITING = 3;
-/** Waits before running a transaction again whose connection went away (then it fails, and the tenant's state is reloaded). */
-const RETRY_DELAYS_MS = [20, 200, 1_000];
 const IDLE: RuleState = { pendingSince: null, firing: false };
 
 export function createEngine(deps: EngineDeps): Engine {
@@ -93,21 +92,10 @@ export function createEngine(deps: EngineDeps): Engine {
   // millions of messages.
   let waiting: Accepted[] = [];
   let scheduled = false;
-  // tenant → device → messages waiting or being judged: a later message of
-  // such a device is judged after them, never told "unchanged" from a state
-  // they are about to change.
-  const unsettled = new Map<string, Map<string, number>>();
-  const settle = (batch: readonly Accepted[]) => {
-    for (const m of batch) {
-      const devices = unsettled.get(m.env.tenantId);
-      const n = devices?.get(m.env.deviceId) ?? 0;
-      if (n > 1) devices!.set(m.env.deviceId, n - 1);
-      else if (devices) {
-        devices.delete(m.env.deviceId);
-        if (devices.size === 0) unsettled.delete(m.env.tenantId);
-      }
-    }
-  };
+  // Devices with messages waiting or being judged: a later message of such a
+  // device is judged after them, never told "unchanged" from a state they are
+  // about to change.
+  const unsettled = createUnsettled();
   const evaluateWaiting = async () => {
     const all = waiting;
     waiting = [];
@@ -119,7 +107,7 @@ export function createEngine(deps: EngineDeps): Engine {
       } catch (err) {
         log.error("alerts: evaluation failed", { error: err });
       } finally {
-        settle(slice);
+        unsettled.settle(slice);
       }
     }
   };
@@ -133,29 +121,9 @@ export function createEngine(deps: EngineDeps): Engine {
   const transitionsCount = deps.metrics.counter("pulse_alert_transitions_total", "Alert changes by kind.");
   const evalSeconds = deps.metrics.histogram("pulse_alert_evaluation_seconds", "Time to evaluate admitted messages (those of one turn, or those that waited meanwhile) and hand their alert changes to be written.");
   const writeSeconds = deps.metrics.histogram("pulse_alert_write_seconds", "Time an alert transaction takes, from its start to its commit.");
-  const transactRetries = deps.metrics.counter("pulse_alert_write_retries_total", "Alert transactions run again after their database connection went away.");
   const writes = createWriteOrder(MAX_WRITING);
-  // The transaction itself: here, or on the alert writer thread.
-  const transact: ApplyChanges = deps.applyChanges ?? ((states, actions) => applyChanges(db, deps.bus, states, actions));
-
-  // A transaction that failed because its connection went away (a restart, a
-  // failover, a terminated backend) is run again: otherwise the crossing it
-  // held would wait for the device's next message, perhaps an hour away. Safe
-  // even when the connection died during COMMIT and it did commit: raising an
-  // open alert again counts a repeat (which notifies nobody), resolving a
-  // closed one does nothing, and the states are upserts.
-  const transactRetrying: ApplyChanges = async (states, actions) => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await transact(states, actions);
-      } catch (err) {
-        if (attempt >= RETRY_DELAYS_MS.length || !isTransientDbError(err)) throw err;
-        transactRetries.inc();
-        log.warn("alerts: an alert transaction lost its connection; trying again", { attempt: attempt + 1, error: err });
-        await Bun.sleep(RETRY_DELAYS_MS[attempt]!);
-      }
-    }
-  };
+  // The transaction itself: here, or on the alert writer thread; run again if its connection went away.
+  const transact = retryOnLostConnection(deps.applyChanges ?? ((states, actions) => applyChanges(db, deps.bus, states, actions)), deps);
 
   const load = async (tenantId: string): Promise<TenantIndex> => {
     // States are read back only once the writes in flight have committed: a
@@ -188,7 +156,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const apply = async (changes: Array<{ key: string; row: StateChange }>, actions: AlertAction[]) => {
     if (!changes.length && !actions.length) return [];
     const started = performance.now();
-    const transitions = await transactRetrying(changes.map((c) => c.row), actions);
+    const transitions = await transact(changes.map((c) => c.row), actions);
     writeSeconds.observe((performance.now() - started) / 1000);
     for (const t of transitions) transitionsCount.inc({ kind: t.kind });
     publishCommitted(deps.bus, transitions, (err) => log.error("alerts: listener failed", { error: err }));
@@ -357,18 +325,15 @@ export function createEngine(deps: EngineDeps): Engine {
 
   return {
     accept(m) {
-      const { tenantId, deviceId } = m.env;
-      let devices = unsettled.get(tenantId);
-      const idx = ready.get(tenantId);
-      if (idx && !devices?.has(deviceId)) {
-        const n = unchangedBy(idx, deviceId, m.env.metrics);
+      const idx = ready.get(m.env.tenantId);
+      if (idx && !unsettled.has(m.env.tenantId, m.env.deviceId)) {
+        const n = unchangedBy(idx, m.env.deviceId, m.env.metrics);
         if (n >= 0) {
           evaluations += n;
           return;
         }
       }
-      if (!devices) unsettled.set(tenantId, (devices = new Map()));
-      devices.set(deviceId, (devices.get(deviceId) ?? 0) + 1);
+      unsettled.add(m.env.tenantId, m.env.deviceId);
       waiting.push(m);
       if (!scheduled) schedule();
     },
