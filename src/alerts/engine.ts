@@ -282,11 +282,18 @@ export function createEngine(deps: EngineDeps): Engine {
 
   /** Fire `for` deadlines that passed without a new message (serialized with evaluateBatch). */
   const fireDeadlines = async (): Promise<Transition[]> => {
-    // The pending states are read from the database: first let the writes in
-    // flight commit (a state cleared in memory may not be cleared there yet).
-    await writes.drained();
+    // The pending states are read from the database, where one cleared in
+    // memory may not be cleared yet: those found due are read again once the
+    // writes in flight for them have committed (none can start meanwhile: this
+    // runs in line with evaluation). Waiting for every write in flight instead
+    // held up the judging of all messages behind one slow transaction.
     const now = deps.clock.now();
-    const due = await withSystem(db, (tx) => duePending(tx, now));
+    let due = await withSystem(db, (tx) => duePending(tx, now));
+    const keys = new Set(due.map((s) => fingerprintOf(s.rule_id, s.device_id)));
+    if (writes.busy(keys)) {
+      await writes.settledFor(keys);
+      due = (await withSystem(db, (tx) => duePending(tx, now))).filter((s) => keys.has(fingerprintOf(s.rule_id, s.device_id)));
+    }
     const out: Transition[] = [];
     for (const s of due) {
       const idx = await indexOf(s.tenant_id);

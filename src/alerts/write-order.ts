@@ -12,6 +12,12 @@ export interface WriteOrder {
   enqueue<T>(keys: Iterable<string>, write: () => Promise<T>): Promise<{ written: Promise<T> }>;
   /** Until every write in flight now, and any started meanwhile, has finished. */
   drained(): Promise<void>;
+  /** Whether a write of any of these keys is in flight or waiting. */
+  busy(keys: Iterable<string>): boolean;
+  /** Until the writes of these keys in flight or waiting now have finished. */
+  settledFor(keys: Iterable<string>): Promise<void>;
+  /** Until the writes in flight now have finished (not any started meanwhile). */
+  settled(): Promise<void>;
   /** Writes in flight. */
   size(): number;
 }
@@ -43,6 +49,21 @@ export function createWriteOrder(max: number): WriteOrder {
     },
     async drained() {
       while (inFlight.size) await Promise.all(inFlight);
+    },
+    async settled() {
+      await Promise.all([...inFlight]);
+    },
+    busy(keys) {
+      for (const k of keys) if (last.has(k)) return true;
+      return false;
+    },
+    async settledFor(keys) {
+      const pending: Promise<void>[] = [];
+      for (const k of keys) {
+        const p = last.get(k);
+        if (p) pending.push(p);
+      }
+      await Promise.all(pending);
     },
     size: () => inFlight.size,
   };
