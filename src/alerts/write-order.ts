@@ -16,8 +16,6 @@ export interface WriteOrder {
   busy(keys: Iterable<string>): boolean;
   /** Until the writes of these keys in flight or waiting now have finished. */
   settledFor(keys: Iterable<string>): Promise<void>;
-  /** Until the writes in flight now have finished (not any started meanwhile). */
-  settled(): Promise<void>;
   /** Writes in flight. */
   size(): number;
 }
@@ -49,9 +47,6 @@ export function createWriteOrder(max: number): WriteOrder {
     },
     async drained() {
       while (inFlight.size) await Promise.all(inFlight);
-    },
-    async settled() {
-      await Promise.all([...inFlight]);
     },
     busy(keys) {
       for (const k of keys) if (last.has(k)) return true;
