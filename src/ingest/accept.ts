@@ -114,11 +114,11 @@ export function createGate(deps: GateDeps): Gate {
       const m = { env, transport: meta.transport, receivedAt: deps.clock.now(), tokenId: verdict.tokenId, done: meta.done };
       let queued = deps.writer.enqueue(m);
       if (queued || meta.wait) deps.judge?.(m);
-      while (!queued && meta.wait && (await deps.writer.whenSpace())) queued = deps.writer.enqueue(m);
+      if (!queued && meta.wait) queued = await deps.writer.enqueueWhenRoom(m);
       return { ...verdict, queued };
     },
     queueChecked(messages) {
-      if (deps.writer.depth() + messages.length > deps.writer.capacity()) return false;
+      if (messages.length > deps.writer.room()) return false;
       for (const m of messages) {
         if (!deps.writer.enqueue(m)) throw new Error("ingest: the queue refused a message it had room for");
         deps.judge?.(m);

@@ -96,9 +96,7 @@ export async function replaySpool(dataDir: string, writer: Writer, log: Logger):
     // A message the database refuses for its content is settled too (it went to the quarantine).
     const done = messages.map((m) => new Promise<void>((resolve, reject) => (m.done = (err) => (err && !(err instanceof PoisonError) ? reject(err) : resolve()))));
     for (const m of messages) {
-      while (!writer.enqueue(m)) {
-        if (!(await writer.whenSpace())) throw new Error("ingest: stopped while replaying the spool");
-      }
+      if (!writer.enqueue(m) && !(await writer.enqueueWhenRoom(m))) throw new Error("ingest: stopped while replaying the spool");
     }
     queued += messages.length;
     log.info("ingest: replaying messages spooled at the last shutdown", { file: path, messages: messages.length });

@@ -40,17 +40,21 @@ export interface WriterOptions {
 }
 
 export interface Writer {
-  /** Queue a message; false when the queue is full (the caller must push back). */
+  /**
+   * Queue a message; false when the queue is full or messages are waiting for
+   * room (the caller must push back, or wait with enqueueWhenRoom).
+   */
   enqueue(m: Accepted): boolean;
   /**
-   * Resolves true when there is room again (waiters are woken first come,
-   * first served, only as many as there is room for), false once the writer
-   * has stopped and will never take another message.
+   * Queue a message once there is room: true when it is queued, false once
+   * the writer has stopped and will never take another message. Waiting
+   * messages are queued first come, first served, before any that arrive
+   * later (see `waiting` below).
    */
-  whenSpace(): Promise<boolean>;
+  enqueueWhenRoom(m: Accepted): Promise<boolean>;
+  /** Messages that may be queued now (0 while others wait for room). */
+  room(): number;
   depth(): number;
-  /** Most messages the queue holds. */
-  capacity(): number;
   /** Flush everything queued now (tests, shutdown). */
   flush(): Promise<void>;
   /**
@@ -77,7 +81,13 @@ export function createWriter(opts: WriterOptions): Writer {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   let failures = 0;
-  let spaceWaiters: Array<(room: boolean) => void> = [];
+  // Messages waiting for room, oldest first. While any wait, enqueue() takes
+  // nothing new: a message arriving just after a flush used to take the room
+  // before the waiters were woken, so under a full queue most messages went
+  // straight in and a few waited for seconds, flush after flush (their
+  // connections unread meanwhile: a device's next message, and its alert,
+  // waited with them).
+  let waiting: Array<{ m: Accepted; queued: (ok: boolean) => void }> = [];
   // Metric names and tokens this node has already recorded recently.
   const seenMetrics = new Map<string, number>();
   const touchedTokens = new Map<string, number>();
@@ -87,7 +97,7 @@ export function createWriter(opts: WriterOptions): Writer {
   const latency = metrics.histogram("pulse_ingest_commit_latency_seconds", "From queueing to commit.");
   const flushErrors = metrics.counter("pulse_ingest_flush_errors_total", "Batches that failed to commit (retried).");
   metrics.collect("pulse_ingest_queue_depth", "Messages waiting to be written.", depth);
-  metrics.collect("pulse_ingest_queue_waiters", "Accepted messages waiting for room in the full queue.", () => spaceWaiters.length);
+  metrics.collect("pulse_ingest_queue_waiters", "Accepted messages waiting for room in the full queue.", () => waiting.length);
 
   // flush_ms counts from when the oldest waiting message was queued (not from
   // whenever a timer happened to be set): after a flush, what waited through it
@@ -152,19 +162,30 @@ export function createWriter(opts: WriterOptions): Writer {
     }
   };
 
-  // Waiters are woken only as many as there is room for (waking them all made
-  // every one retry, and fail, after each flush: under overload that cost more
-  // CPU than the ingest itself), and a slice at a time, after the next batch
-  // has gone out: what they set off (reading and parsing more messages) then
-  // runs while the database writes, instead of holding up the next batch.
+  const push = (m: Accepted) => {
+    m.queuedAt = performance.now();
+    queue.push(m);
+    if (depth() >= opts.batchRows && !failures) flushSoon();
+    else schedule();
+  };
+
+  // Waiting messages are queued as there is room, a slice at a time, after
+  // the next batch has gone out: what their senders do next (reading and
+  // parsing more messages) then runs while the database writes, instead of
+  // holding up the next batch.
   let waking = false;
   const wakeWaiters = () => {
-    if (waking || !spaceWaiters.length) return;
+    if (waking || !waiting.length) return;
     waking = true;
     const step = () => {
       const room = Math.min(opts.maxQueue - depth(), WAKE_SLICE);
-      if (room > 0) for (const fn of spaceWaiters.splice(0, room)) fn(true);
-      if (spaceWaiters.length && depth() < opts.maxQueue && !stopped) setImmediate(step);
+      if (room > 0 && !stopped) {
+        const next = waiting.length <= room ? waiting : waiting.slice(0, room);
+        waiting = next === waiting ? [] : waiting.slice(room);
+        for (const w of next) push(w.m);
+        for (const w of next) w.queued(true);
+      }
+      if (waiting.length && depth() < opts.maxQueue && !stopped) setImmediate(step);
       else waking = false;
     };
     setImmediate(step);
@@ -215,19 +236,24 @@ export function createWriter(opts: WriterOptions): Writer {
 
   return {
     enqueue(m) {
-      if (stopped || depth() >= opts.maxQueue) return false;
-      m.queuedAt = performance.now();
-      queue.push(m);
-      if (depth() >= opts.batchRows && !failures) flushSoon();
-      else schedule();
+      if (stopped || waiting.length || depth() >= opts.maxQueue) return false;
+      push(m);
       return true;
     },
-    whenSpace() {
+    enqueueWhenRoom(m) {
       if (stopped) return Promise.resolve(false);
-      return depth() < opts.maxQueue && spaceWaiters.length === 0 ? Promise.resolve(true) : new Promise((r) => spaceWaiters.push(r));
+      if (!waiting.length && depth() < opts.maxQueue) {
+        push(m);
+        return Promise.resolve(true);
+      }
+      return new Promise((queued) => {
+        waiting.push({ m, queued });
+        // Room may already be there (a flush finished while nobody waited).
+        if (depth() < opts.maxQueue) wakeWaiters();
+      });
     },
+    room: () => (stopped || waiting.length ? 0 : opts.maxQueue - depth()),
     depth,
-    capacity: () => opts.maxQueue,
     async flush() {
       while (depth()) {
         const before = depth();
@@ -272,8 +298,8 @@ export function createWriter(opts: WriterOptions): Writer {
         const lost = kept ? left.filter((m) => m.done) : left;
         for (const m of lost) m.done?.(new Error("ingest: shut down before the message could be written"));
         if (lost.length) log.error("ingest: messages not written at shutdown", { count: lost.length, acknowledged_later_by_resend: lost.filter((m) => m.done).length });
-        for (const fn of spaceWaiters) fn(false);
-        spaceWaiters = [];
+        for (const w of waiting) w.queued(false);
+        waiting = [];
       }
     },
   };
