@@ -11,6 +11,7 @@ import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { listenError } from "../lib/listen.ts";
 import { trimClient, trimConnect } from "./lean.ts";
+import { canParseDirectly, parseChunk, type PacketParser } from "./publish-parse.ts";
 
 export interface Broker {
   readonly aedes: Aedes;
@@ -76,7 +77,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     if (!aedes.closed) forget(client.conn as unknown as Duplex);
   });
 
-  const pacer = createPacer(opts.maxPendingPublishes ?? 5_000, forget);
+  const pacer = createPacer(opts.maxPendingPublishes ?? 5_000, opts.maxPacketBytes, forget);
   metrics.collect("pulse_mqtt_pending_publishes", "MQTT packets read and not yet handled (a publish: until it is queued for the writer).", () => pacer.pending());
   const limitPacketSize = packetSizeLimit(opts.maxPacketBytes, () => oversize.inc());
   const handle = (stream: Duplex) => {
@@ -174,6 +175,8 @@ interface Paced {
   mine: number;
   /** Packets parsed from its last chunk (which line it waits in). */
   lastChunk: number;
+  /** Its PUBLISH packets are read straight off the chunk (publish-parse.ts). */
+  direct: boolean;
   inLine: boolean;
   closed: boolean;
 }
@@ -184,7 +187,7 @@ const QUIET_CHUNK = 4;
 type Tagged = { [PACED]?: Paced };
 
 /** `onStreamClose` runs once for each connection attached, when it closes. */
-function createPacer(maxPending: number, onStreamClose: (stream: Duplex) => void): Pacer {
+function createPacer(maxPending: number, maxPacketBytes: number, onStreamClose: (stream: Duplex) => void): Pacer {
   let pending = 0;
   const quiet: Paced[] = [];
   const busy: Paced[] = [];
@@ -205,7 +208,8 @@ function createPacer(maxPending: number, onStreamClose: (stream: Duplex) => void
     const buf = p.stream.read() as Buffer | null;
     if (!buf) return;
     const before = p.mine;
-    p.c._parser!.parse(buf);
+    if (p.direct) parseChunk(p.c._parser as unknown as PacketParser, buf, maxPacketBytes);
+    else p.c._parser!.parse(buf);
     p.lastChunk = p.mine - before;
   };
   function onReadable(this: Tagged) {
@@ -253,7 +257,7 @@ function createPacer(maxPending: number, onStreamClose: (stream: Duplex) => void
         stream.on("close", onUnpacedClose);
         return false;
       }
-      const p: Paced = { c, stream, mine: 0, lastChunk: 0, inLine: false, closed: false };
+      const p: Paced = { c, stream, mine: 0, lastChunk: 0, direct: canParseDirectly(c._parser), inLine: false, closed: false };
       (stream as Tagged)[PACED] = p;
       (c._parser as Tagged)[PACED] = p;
       c._parser.on("packet", onPacket);
