@@ -82,6 +82,16 @@ export function parseMessage(body: Uint8Array | string, origin: Origin, opts: { 
   return parseEnvelope(doc, origin, opts.now);
 }
 
+const IDENTITY = [
+  ["tenant_id", "tenantId"],
+  ["device_id", "deviceId"],
+  ["msg_type", "msgType"],
+] as const;
+const COORDINATES = [
+  ["lat", 90],
+  ["lng", 180],
+] as const;
+
 /** Validate an already-decoded envelope (the batch endpoint decodes the array once). */
 export function parseEnvelope(doc: unknown, origin: Origin, now: Date): Parsed {
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return fail("INVALID_JSON", "body must be a JSON object", origin);
@@ -89,16 +99,14 @@ export function parseEnvelope(doc: unknown, origin: Origin, now: Date): Parsed {
 
   // Identity: the body may repeat the topic's parts, but never contradict them.
   const o: Origin = { ...origin };
-  for (const [field, key] of [
-    ["tenant_id", "tenantId"],
-    ["device_id", "deviceId"],
-    ["msg_type", "msgType"],
-  ] as const) {
-    const v = m[field];
-    if (v === undefined) continue;
-    if (typeof v !== "string") return fail("INVALID_TOPIC", `${field} must be a string`, o);
-    if (o[key] !== undefined && o[key] !== v) return fail("INVALID_TOPIC", `${field} "${v}" does not match the topic's "${o[key]}"`, o);
-    (o as Record<string, string>)[key] = v;
+  if (m.tenant_id !== undefined || m.device_id !== undefined || m.msg_type !== undefined) {
+    for (const [field, key] of IDENTITY) {
+      const v = m[field];
+      if (v === undefined) continue;
+      if (typeof v !== "string") return fail("INVALID_TOPIC", `${field} must be a string`, o);
+      if (o[key] !== undefined && o[key] !== v) return fail("INVALID_TOPIC", `${field} "${v}" does not match the topic's "${o[key]}"`, o);
+      (o as Record<string, string>)[key] = v;
+    }
   }
   if (!o.tenantId || !SLUG.test(o.tenantId)) return fail("INVALID_TOPIC", "tenant_id missing or not a valid id", o);
   if (!o.deviceId || !SLUG.test(o.deviceId)) return fail("INVALID_TOPIC", "device_id missing or not a valid id", o);
@@ -116,12 +124,16 @@ export function parseEnvelope(doc: unknown, origin: Origin, now: Date): Parsed {
   }
 
   const metrics: Record<string, MetricValue> = {};
+  let n = 0;
   if (m.metrics !== undefined && m.metrics !== null) {
     if (typeof m.metrics !== "object" || Array.isArray(m.metrics)) return fail("INVALID_METRIC", "metrics must be an object of name: value", o);
-    let n = 0;
-    for (const [name, value] of Object.entries(m.metrics as Record<string, unknown>)) {
+    const given = m.metrics as Record<string, unknown>;
+    // for-in, not Object.entries: no array of pairs per message (JSON.parse gives plain objects, nothing inherited).
+    for (const name in given) {
+      const value = given[name];
       if (++n > MAX_METRICS) return fail("INVALID_METRIC", `more than ${MAX_METRICS} metrics`, o);
-      if (!METRIC_NAME.test(name)) return fail("INVALID_METRIC", `metric name "${name.slice(0, 80)}" is not allowed`, o);
+      // "__proto__" matches the pattern but cannot be a key of a plain object (it would vanish).
+      if (!METRIC_NAME.test(name) || name === "__proto__") return fail("INVALID_METRIC", `metric name "${name.slice(0, 80)}" is not allowed`, o);
       if (typeof value === "number") {
         if (!Number.isFinite(value)) return fail("INVALID_METRIC", `${name}: not a finite number`, o);
       } else if (typeof value === "string") {
@@ -134,7 +146,7 @@ export function parseEnvelope(doc: unknown, origin: Origin, now: Date): Parsed {
       metrics[name] = value as MetricValue;
     }
   }
-  if (o.msgType === "telemetry" && Object.keys(metrics).length === 0) return fail("MISSING_METRICS", "telemetry needs at least one metric", o);
+  if (o.msgType === "telemetry" && n === 0) return fail("MISSING_METRICS", "telemetry needs at least one metric", o);
 
   const env: Envelope = { tenantId: o.tenantId, deviceId: o.deviceId, msgType: o.msgType, time, metrics };
   if (m.site_id !== undefined && m.site_id !== null) {
@@ -145,10 +157,7 @@ export function parseEnvelope(doc: unknown, origin: Origin, now: Date): Parsed {
     if (typeof m.seq !== "number" || !Number.isSafeInteger(m.seq) || m.seq < 0) return fail("INVALID_JSON", "seq must be a non-negative integer", o);
     env.seq = m.seq;
   }
-  for (const [k, lim] of [
-    ["lat", 90],
-    ["lng", 180],
-  ] as const) {
+  for (const [k, lim] of COORDINATES) {
     const v = m[k];
     if (v === undefined || v === null) continue;
     if (typeof v !== "number" || !Number.isFinite(v) || Math.abs(v) > lim) return fail("INVALID_METRIC", `${k} must be a number from -${lim} to ${lim}`, o);

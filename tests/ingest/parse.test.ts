@@ -102,6 +102,12 @@ describe("metrics", () => {
     for (const name of ["", "1st", "-x", ".x", "has space", "temp/c", "ü", "x".repeat(65), "a+b"]) expect(reason(parse({ metrics: { [name]: 1 } }))).toBe("INVALID_METRIC");
   });
 
+  test("__proto__ fits the pattern but is refused by name: stored as a key it would vanish", () => {
+    const refused = parse('{"metrics": {"__proto__": 1, "temp_c": 20}}');
+    expect(reason(refused)).toBe("INVALID_METRIC");
+    expect(refused.ok ? "" : refused.detail).toBe('metric name "__proto__" is not allowed');
+  });
+
   test("values: finite numbers, booleans and strings of at most 64 characters", () => {
     const env = ok(parse({ metrics: { n: -1.5e3, zero: 0, yes: true, no: false, mode: "cool", empty: "", long: "é".repeat(64) } }));
     expect(env.metrics).toEqual({ n: -1500, zero: 0, yes: true, no: false, mode: "cool", empty: "", long: "é".repeat(64) });
