@@ -26,11 +26,24 @@ export function createIngestRate(opts: { windowSeconds?: number; now?: () => num
   return {
     record(batch) {
       const second = Math.floor(now() / 1000);
+      const add = (tenantId: string, n: number) => {
+        let seconds = buckets.get(tenantId);
+        if (!seconds) buckets.set(tenantId, (seconds = new Map()));
+        seconds.set(second, (seconds.get(second) ?? 0) + n);
+      };
+      // Counted by runs of one tenant's messages (a batch is mostly long runs), not a map update per message.
+      let tenant: string | undefined;
+      let run = 0;
       for (const m of batch) {
-        let seconds = buckets.get(m.env.tenantId);
-        if (!seconds) buckets.set(m.env.tenantId, (seconds = new Map()));
-        seconds.set(second, (seconds.get(second) ?? 0) + 1);
+        if (m.env.tenantId === tenant) {
+          run++;
+          continue;
+        }
+        if (run) add(tenant!, run);
+        tenant = m.env.tenantId;
+        run = 1;
       }
+      if (run) add(tenant!, run);
       if (second !== lastPrune) {
         lastPrune = second;
         prune(second);
