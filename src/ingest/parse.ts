@@ -123,7 +123,9 @@ export function parseEnvelope(doc: unknown, origin: Origin, now: Date): Parsed {
     time = new Date(t);
   }
 
-  const metrics: Record<string, MetricValue> = {};
+  // The decoded object itself once checked (a fresh one from JSON.parse, or the
+  // batch's own element): a copy per message was garbage for the collector.
+  let metrics: Record<string, MetricValue> = {};
   let n = 0;
   if (m.metrics !== undefined && m.metrics !== null) {
     if (typeof m.metrics !== "object" || Array.isArray(m.metrics)) return fail("INVALID_METRIC", "metrics must be an object of name: value", o);
@@ -143,8 +145,8 @@ export function parseEnvelope(doc: unknown, origin: Origin, now: Date): Parsed {
       } else if (typeof value !== "boolean") {
         return fail("INVALID_METRIC", `${name}: must be a number, boolean or short string`, o);
       }
-      metrics[name] = value as MetricValue;
     }
+    if (n) metrics = given as Record<string, MetricValue>;
   }
   if (o.msgType === "telemetry" && n === 0) return fail("MISSING_METRICS", "telemetry needs at least one metric", o);
 
