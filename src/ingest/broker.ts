@@ -141,8 +141,9 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
  * handled; otherwise it waits in line and its data stays in the socket, which
  * slows the sender down through TCP. Connections are let in again as the
  * pending publishes are handled: first those whose last chunk held only a few
- * packets (a device sending now and then, whose reading is not what filled the
- * queue), then the others, each line first come, first served. So under a
+ * packets, or few for the time since their chunk before (a device sending now
+ * and then, or steadily at a device's pace, whose reading is not what filled
+ * the queue), then the others, each line first come, first served. So under a
  * flood from a few connections a quiet device's message waits for one slot,
  * not behind every flooder's next chunk (its alert, judged once it is read,
  * with it).
@@ -173,8 +174,10 @@ interface Paced {
   stream: Duplex;
   /** This connection's publishes parsed and not yet handled. */
   mine: number;
-  /** Packets parsed from its last chunk (which line it waits in). */
-  lastChunk: number;
+  /** Whether it waits in the quiet line: its last chunk held few packets, or few for the time since the one before. */
+  quiet: boolean;
+  /** When its last chunk was read (performance.now()). */
+  lastRead: number;
   /** Its PUBLISH packets are read straight off the chunk (publish-parse.ts). */
   direct: boolean;
   inLine: boolean;
@@ -184,6 +187,14 @@ interface Paced {
 const PACED = Symbol("pulse.paced");
 /** A connection whose last chunk held at most this many packets waits in the quiet line. */
 const QUIET_CHUNK = 4;
+/**
+ * …or at most this many a second since its previous chunk (a device's pace;
+ * the default per-device rate limit is the same): a device that sends
+ * steadily but had to wait finds several messages in its next chunk, and
+ * judged by size alone it would wait behind the flooders from then on, its
+ * chunks growing the longer it waited.
+ */
+const QUIET_RATE = 50;
 type Tagged = { [PACED]?: Paced };
 
 /** `onStreamClose` runs once for each connection attached, when it closes. */
@@ -202,7 +213,7 @@ function createPacer(maxPending: number, maxPacketBytes: number, onStreamClose: 
     if (p.closed || p.inLine || p.c._parsingBatch! > 0) return;
     if (pending >= maxPending) {
       p.inLine = true;
-      (p.lastChunk <= QUIET_CHUNK ? quiet : busy).push(p);
+      (p.quiet ? quiet : busy).push(p);
       return;
     }
     const buf = p.stream.read() as Buffer | null;
@@ -210,7 +221,10 @@ function createPacer(maxPending: number, maxPacketBytes: number, onStreamClose: 
     const before = p.mine;
     if (p.direct) parseChunk(p.c._parser as unknown as PacketParser, buf, maxPacketBytes);
     else p.c._parser!.parse(buf);
-    p.lastChunk = p.mine - before;
+    const chunk = p.mine - before;
+    const now = performance.now();
+    p.quiet = chunk <= QUIET_CHUNK || chunk <= ((now - p.lastRead) / 1000) * QUIET_RATE;
+    p.lastRead = now;
   };
   function onReadable(this: Tagged) {
     read(this[PACED]!);
@@ -257,7 +271,7 @@ function createPacer(maxPending: number, maxPacketBytes: number, onStreamClose: 
         stream.on("close", onUnpacedClose);
         return false;
       }
-      const p: Paced = { c, stream, mine: 0, lastChunk: 0, direct: canParseDirectly(c._parser), inLine: false, closed: false };
+      const p: Paced = { c, stream, mine: 0, quiet: true, lastRead: performance.now(), direct: canParseDirectly(c._parser), inLine: false, closed: false };
       (stream as Tagged)[PACED] = p;
       (c._parser as Tagged)[PACED] = p;
       c._parser.on("packet", onPacket);

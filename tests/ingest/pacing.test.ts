@@ -10,6 +10,7 @@ import { startBroker, type Broker } from "../../src/ingest/broker.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
 import { connectMqtt, type MqttClient } from "../helpers/mqtt.ts";
+import mqttPacket from "mqtt-packet";
 
 const CAP = 20;
 
@@ -83,6 +84,56 @@ describe("read pacing under a flood", () => {
     expect(seen.indexOf("quiet")).toBeLessThan(seen.indexOf("f1-more"));
     await handle("f1-more");
     await handle("quiet");
+    expect(held).toEqual([]);
+  });
+
+  test("a steady device whose messages piled up while it waited stays in the quiet line, not behind the flooders", async () => {
+    const url = `mqtt://127.0.0.1:${broker.port}`;
+    const [f3, f4, steady] = await Promise.all(["flood-3", "flood-4", "steady"].map((clientId) => connectMqtt(url, { clientId })));
+    clients.push(f3!, f4!, steady!);
+    const count = (topic: string) => seen.filter((t) => t === topic).length;
+    const release = async (topic: string) => {
+      for (let i = held.findIndex((h) => h.topic === topic); i >= 0; i = held.findIndex((h) => h.topic === topic)) held.splice(i, 1)[0]!.done(null);
+      await Bun.sleep(50);
+    };
+
+    // flood-4 sends a whole chunk at once (so it counts as a flooder from then on).
+    for (let i = 0; i < 2 * CAP; i++) f4!.publish("f4-first", String(i), { qos: 0 });
+    await until("flood-4's first chunk is read", () => count("f4-first") === 2 * CAP);
+    await release("f4-first");
+    // flood-3 takes the slots; flood-4's next chunk waits in line.
+    for (let i = 0; i < 2 * CAP; i++) f3!.publish("f3", String(i), { qos: 0 });
+    await until("flood-3's chunk is read", () => count("f3") === 2 * CAP);
+    for (let i = 0; i < 2 * CAP; i++) f4!.publish("f4", String(i), { qos: 0 });
+    await Bun.sleep(100);
+    // The steady device (a few a second) has six messages waiting after a while: more than a
+    // "few" in one chunk, but few for the time since it last spoke.
+    await Bun.sleep(400);
+    // Written as one piece, so that they arrive (and are read) as one chunk.
+    const six = Buffer.concat(Array.from({ length: 6 }, (_, i) => mqttPacket.generate({ cmd: "publish", topic: "steady", payload: Buffer.from(String(i)), qos: 0, retain: false, dup: false })));
+    (steady as unknown as { stream: { write(b: Buffer): void } }).stream.write(six);
+    await Bun.sleep(100);
+    expect([count("f4"), count("steady")]).toEqual([0, 0]);
+
+    // The slots free up: the steady device is read before flood-4.
+    await release("f3");
+    await until("both are read", () => count("steady") === 6 && count("f4") === 2 * CAP);
+    expect(seen.indexOf("steady")).toBeLessThan(seen.indexOf("f4"));
+    await release("f4");
+    await release("steady");
+
+    // Its six in one chunk did not demote it: waiting again behind a flood, it is still read first.
+    for (let i = 0; i < 2 * CAP; i++) f3!.publish("f3-more", String(i), { qos: 0 });
+    await until("flood-3's next chunk is read", () => count("f3-more") === 2 * CAP);
+    for (let i = 0; i < 2 * CAP; i++) f4!.publish("f4-more", String(i), { qos: 0 });
+    await Bun.sleep(100);
+    steady!.publish("steady-more", "7", { qos: 0 });
+    await Bun.sleep(100);
+    await release("f3-more");
+    await until("both are read again", () => count("steady-more") === 1 && count("f4-more") === 2 * CAP);
+    expect(seen.indexOf("steady-more")).toBeLessThan(seen.indexOf("f4-more"));
+    await release("f4-more");
+    await release("steady-more");
     expect(held).toEqual([]);
   });
 });
