@@ -28,6 +28,12 @@ describe("read pacing under a flood", () => {
   const held: Array<{ topic: string; done: (err: Error | null) => void }> = [];
   const seen: string[] = [];
   const clients: MqttClient[] = [];
+  const count = (topic: string) => seen.filter((t) => t === topic).length;
+  /** Hand back the held publishes on a topic (they are queued, say), freeing their slots. */
+  const handle = async (topic: string) => {
+    for (let i = held.findIndex((h) => h.topic === topic); i >= 0; i = held.findIndex((h) => h.topic === topic)) held.splice(i, 1)[0]!.done(null);
+    await Bun.sleep(50);
+  };
 
   beforeAll(async () => {
     broker = await startBroker({
@@ -56,11 +62,6 @@ describe("read pacing under a flood", () => {
     const url = `mqtt://127.0.0.1:${broker.port}`;
     const [f1, f2, quiet] = await Promise.all(["flood-1", "flood-2", "quiet"].map((clientId) => connectMqtt(url, { clientId })));
     clients.push(f1!, f2!, quiet!);
-    const count = (topic: string) => seen.filter((t) => t === topic).length;
-    const handle = async (topic: string) => {
-      for (let i = held.findIndex((h) => h.topic === topic); i >= 0; i = held.findIndex((h) => h.topic === topic)) held.splice(i, 1)[0]!.done(null);
-      await Bun.sleep(50);
-    };
 
     // flood-1's chunk takes the slots (and more); flood-2's waits in line.
     for (let i = 0; i < 2 * CAP; i++) f1!.publish("f1", String(i), { qos: 0 });
@@ -91,16 +92,11 @@ describe("read pacing under a flood", () => {
     const url = `mqtt://127.0.0.1:${broker.port}`;
     const [f3, f4, steady] = await Promise.all(["flood-3", "flood-4", "steady"].map((clientId) => connectMqtt(url, { clientId })));
     clients.push(f3!, f4!, steady!);
-    const count = (topic: string) => seen.filter((t) => t === topic).length;
-    const release = async (topic: string) => {
-      for (let i = held.findIndex((h) => h.topic === topic); i >= 0; i = held.findIndex((h) => h.topic === topic)) held.splice(i, 1)[0]!.done(null);
-      await Bun.sleep(50);
-    };
 
     // flood-4 sends a whole chunk at once (so it counts as a flooder from then on).
     for (let i = 0; i < 2 * CAP; i++) f4!.publish("f4-first", String(i), { qos: 0 });
     await until("flood-4's first chunk is read", () => count("f4-first") === 2 * CAP);
-    await release("f4-first");
+    await handle("f4-first");
     // flood-3 takes the slots; flood-4's next chunk waits in line.
     for (let i = 0; i < 2 * CAP; i++) f3!.publish("f3", String(i), { qos: 0 });
     await until("flood-3's chunk is read", () => count("f3") === 2 * CAP);
@@ -116,11 +112,11 @@ describe("read pacing under a flood", () => {
     expect([count("f4"), count("steady")]).toEqual([0, 0]);
 
     // The slots free up: the steady device is read before flood-4.
-    await release("f3");
+    await handle("f3");
     await until("both are read", () => count("steady") === 6 && count("f4") === 2 * CAP);
     expect(seen.indexOf("steady")).toBeLessThan(seen.indexOf("f4"));
-    await release("f4");
-    await release("steady");
+    await handle("f4");
+    await handle("steady");
 
     // Its six in one chunk did not demote it: waiting again behind a flood, it is still read first.
     for (let i = 0; i < 2 * CAP; i++) f3!.publish("f3-more", String(i), { qos: 0 });
@@ -129,11 +125,11 @@ describe("read pacing under a flood", () => {
     await Bun.sleep(100);
     steady!.publish("steady-more", "7", { qos: 0 });
     await Bun.sleep(100);
-    await release("f3-more");
+    await handle("f3-more");
     await until("both are read again", () => count("steady-more") === 1 && count("f4-more") === 2 * CAP);
     expect(seen.indexOf("steady-more")).toBeLessThan(seen.indexOf("f4-more"));
-    await release("f4-more");
-    await release("steady-more");
+    await handle("f4-more");
+    await handle("steady-more");
     expect(held).toEqual([]);
   });
 });

@@ -6,31 +6,17 @@
 // and the alert it raised, waited with them).
 
 import { describe, expect, test } from "bun:test";
-import type { Db, Sql } from "../../src/db/db.ts";
 import { createWriter, type Accepted } from "../../src/ingest/writer.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
+import { answeringDb } from "../helpers/answering-db.ts";
 
 /** A database whose transactions (each a batch) wait until `release()` (those begun so far) or `open()` (all). */
 function heldDb() {
   let gate = Promise.withResolvers<void>();
   let opened = false;
-  const tx = { query: async () => [], exec: async () => {}, copyRows: async () => {}, orm: undefined as never } as unknown as Sql;
-  const db = {
-    ...tx,
-    kind: "pglite" as const,
-    transaction: async <T>(fn: (t: Sql) => Promise<T>) => {
-      if (!opened) await gate.promise;
-      return fn(tx);
-    },
-    session: async () => ({ ...tx, release: async () => {} }),
-    listen: async () => async () => {},
-    notify: async () => {},
-    stats: () => ({ poolMax: 1, queries: 0, errors: 0, inflight: 0 }),
-    close: async () => {},
-  } as unknown as Db;
   return {
-    db,
+    db: answeringDb(() => (opened ? undefined : gate.promise)),
     release() {
       gate.resolve();
       gate = Promise.withResolvers<void>();

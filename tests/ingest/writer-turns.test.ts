@@ -5,29 +5,18 @@
 // written from a turn of its own: whatever else is due goes first.
 
 import { describe, expect, test } from "bun:test";
-import type { Db, Sql } from "../../src/db/db.ts";
 import { createWriter, type Accepted } from "../../src/ingest/writer.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
+import { answeringDb } from "../helpers/answering-db.ts";
 
 /** A database that answers at once, as PGlite does from this thread; counts transactions begun. */
-function instantDb(): Db & { begun: number } {
-  const tx = { query: async () => [], exec: async () => {}, copyRows: async () => {}, orm: undefined as never } as Sql;
-  const db = {
-    ...tx,
-    kind: "pglite" as const,
-    begun: 0,
-    transaction: <T>(fn: (t: Sql) => Promise<T>) => {
-      db.begun++;
-      return fn(tx);
-    },
-    session: async () => ({ ...tx, release: async () => {} }),
-    listen: async () => async () => {},
-    notify: async () => {},
-    stats: () => ({ poolMax: 1, queries: 0, errors: 0, inflight: 0 }),
-    close: async () => {},
-  };
-  return db;
+function instantDb() {
+  let begun = 0;
+  const db = answeringDb(() => {
+    begun++;
+  });
+  return Object.defineProperty(db, "begun", { get: () => begun }) as typeof db & { readonly begun: number };
 }
 
 const reading = (i: number): Accepted => ({
