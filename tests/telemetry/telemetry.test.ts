@@ -2,7 +2,7 @@
 // the device's state, streamed exports, and normalized metrics — for alice's
 // pump at acme, never for carol at globex.
 
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createApiKey } from "../../src/auth/apikeys/service.ts";
 import { DEVICES_CHANNEL, notifyChange } from "../../src/db/bus.ts";
 import { withSystem } from "../../src/db/scope.ts";
@@ -11,6 +11,11 @@ import { autoBucket } from "../../src/telemetry/service.ts";
 import { platformAdmin, seedCast } from "../helpers/cast.ts";
 import { dbKinds } from "../helpers/databases.ts";
 import { startPulse, type TestPulse } from "../helpers/pulse.ts";
+
+// Booting Pulse on a database can take longer than bun's 5 s on a busy machine,
+// and the preload's setDefaultTimeout does not reach this file's hooks (it runs
+// among the first; its beforeAll timed out at 5 s in a CI run).
+setDefaultTimeout(60_000);
 
 const HOUR = 3_600_000;
 
