@@ -99,14 +99,12 @@ export function parseEnvelope(doc: unknown, origin: Origin, now: Date): Parsed {
 
   // Identity: the body may repeat the topic's parts, but never contradict them.
   const o: Origin = { ...origin };
-  if (m.tenant_id !== undefined || m.device_id !== undefined || m.msg_type !== undefined) {
-    for (const [field, key] of IDENTITY) {
-      const v = m[field];
-      if (v === undefined) continue;
-      if (typeof v !== "string") return fail("INVALID_TOPIC", `${field} must be a string`, o);
-      if (o[key] !== undefined && o[key] !== v) return fail("INVALID_TOPIC", `${field} "${v}" does not match the topic's "${o[key]}"`, o);
-      (o as Record<string, string>)[key] = v;
-    }
+  for (const [field, key] of IDENTITY) {
+    const v = m[field];
+    if (v === undefined) continue;
+    if (typeof v !== "string") return fail("INVALID_TOPIC", `${field} must be a string`, o);
+    if (o[key] !== undefined && o[key] !== v) return fail("INVALID_TOPIC", `${field} "${v}" does not match the topic's "${o[key]}"`, o);
+    (o as Record<string, string>)[key] = v;
   }
   if (!o.tenantId || !SLUG.test(o.tenantId)) return fail("INVALID_TOPIC", "tenant_id missing or not a valid id", o);
   if (!o.deviceId || !SLUG.test(o.deviceId)) return fail("INVALID_TOPIC", "device_id missing or not a valid id", o);
