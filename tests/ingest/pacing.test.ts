@@ -133,3 +133,56 @@ describe("read pacing under a flood", () => {
     expect(held).toEqual([]);
   });
 });
+
+describe("reading a connection's next chunk", () => {
+  let broker: Broker;
+  const held: Array<{ topic: string; done: (err: Error | null) => void }> = [];
+  const seen: string[] = [];
+  let client: MqttClient | undefined;
+
+  beforeAll(async () => {
+    broker = await startBroker({
+      host: "127.0.0.1",
+      port: 0,
+      connectTimeoutMs: 5_000,
+      maxPacketBytes: 65_536,
+      log: silentLogger(),
+      metrics: createMetrics(),
+      configure: (aedes) => {
+        aedes.authenticate = (_client, _user, _password, done) => done(null, true);
+        aedes.authorizePublish = (_client, packet: PublishPacket, done) => {
+          seen.push(packet.topic);
+          held.push({ topic: packet.topic, done });
+        };
+      },
+    });
+  });
+  afterAll(async () => {
+    await client?.endAsync(true).catch(() => {});
+    await broker?.close();
+  });
+
+  test("takes everything that arrived while its last publish was being handled, not one piece of it", async () => {
+    // A QoS 1 device at 20 msg/s under a flood: each message arrives on its own while the
+    // previous one waits for room in the write queue. Bun's stream.read() hands back only
+    // the first piece buffered (Node's hands back all), so one message was read per wait
+    // and the device fell seconds behind, its PUBACKs with it.
+    client = await connectMqtt(`mqtt://127.0.0.1:${broker.port}`, { clientId: "steady-qos1" });
+    const stream = (client as unknown as { stream: { write(b: Buffer): void } }).stream;
+    const publish = (topic: string) => stream.write(mqttPacket.generate({ cmd: "publish", topic, payload: Buffer.from("21.5"), qos: 0, retain: false, dup: false }));
+    publish("first");
+    await until("the first is read", () => seen.length === 1);
+    // Eight more, each in a piece of its own, while the first is still held.
+    for (let i = 0; i < 8; i++) {
+      publish("next");
+      await Bun.sleep(15);
+    }
+    await Bun.sleep(100);
+    expect(seen).toEqual(["first"]);
+
+    held.shift()!.done(null);
+    await until("all eight are read at once", () => seen.length === 9, 1_000);
+    expect(held.map((h) => h.topic)).toEqual(Array(8).fill("next"));
+    for (const h of held.splice(0)) h.done(null);
+  });
+});
