@@ -1,6 +1,10 @@
 // MQTT over WebSocket at /mqtt on the HTTP port: Bun's WebSocket server
 // upgrades the request, and each socket is adapted to the duplex stream
-// aedes expects. Write backpressure follows Bun's send() result and drain.
+// aedes expects. Write backpressure follows Bun's send() result and drain;
+// read backpressure pauses the socket while the stream holds what the read
+// pacing (broker.ts) has not taken yet, as a TCP connection's data stays in
+// the kernel: otherwise a flooding WebSocket client was buffered in memory
+// without bound.
 
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { Duplex } from "node:stream";
@@ -17,7 +21,14 @@ class WsStream extends Duplex {
   constructor(private readonly ws: ServerWebSocket<WsData>) {
     super();
   }
-  override _read(): void {}
+  /** The pacer wants more: read the socket again. */
+  override _read(): void {
+    if (this.ws.isPaused) this.ws.resume();
+  }
+  /** A message off the socket; reading it stops once the stream holds a high-water mark's worth. */
+  received(bytes: Buffer): void {
+    if (!this.push(bytes)) this.ws.pause();
+  }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     const sent = this.ws.send(chunk, false);
     if (sent === 0) return cb(new Error("websocket closed"));
@@ -62,7 +73,7 @@ export function mqttWebSocketHandlers(handle: (stream: Duplex) => void): WebSock
       handle(stream);
     },
     message(ws, msg) {
-      ws.data.stream?.push(typeof msg === "string" ? Buffer.from(msg) : Buffer.from(msg));
+      ws.data.stream?.received(typeof msg === "string" ? Buffer.from(msg) : Buffer.from(msg));
     },
     drain(ws) {
       ws.data.stream?.drained();
