@@ -2,7 +2,9 @@
 // publishes read but not yet handled are at the cap, connections wait in line
 // for a slot. A flooding connection that had a whole chunk read last time
 // waits behind a quiet device that has something to say, so the quiet device
-// is read at the next free slot and not behind the flood's next chunk.
+// is read at the next free slot and not behind the flood's next chunk. A read
+// takes all a connection has buffered, and a WebSocket connection's unread data
+// stays with its client, as a TCP connection's stays in the kernel.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { PublishPacket } from "aedes";
@@ -24,11 +26,39 @@ async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void>
   }
 }
 
+type Held = { topic: string; done: (err: Error | null) => void };
+
+/**
+ * A broker whose publishes are held here, unhandled (as when the write queue
+ * is full), until the test hands them back; `seen` lists their topics in the
+ * order they were read.
+ */
+async function holdingBroker(maxPendingPublishes?: number): Promise<{ broker: Broker; held: Held[]; seen: string[] }> {
+  const held: Held[] = [];
+  const seen: string[] = [];
+  const broker = await startBroker({
+    host: "127.0.0.1",
+    port: 0,
+    connectTimeoutMs: 5_000,
+    maxPacketBytes: 65_536,
+    maxPendingPublishes,
+    log: silentLogger(),
+    metrics: createMetrics(),
+    configure: (aedes) => {
+      aedes.authenticate = (_client, _user, _password, done) => done(null, true);
+      aedes.authorizePublish = (_client, packet: PublishPacket, done) => {
+        seen.push(packet.topic);
+        held.push({ topic: packet.topic, done });
+      };
+    },
+  });
+  return { broker, held, seen };
+}
+
 describe("read pacing under a flood", () => {
   let broker: Broker;
-  // Publishes are held here, unhandled (as when the write queue is full), until released.
-  const held: Array<{ topic: string; done: (err: Error | null) => void }> = [];
-  const seen: string[] = [];
+  let held: Held[];
+  let seen: string[];
   const clients: MqttClient[] = [];
   const count = (topic: string) => seen.filter((t) => t === topic).length;
   /** Hand back the held publishes on a topic (they are queued, say), freeing their slots. */
@@ -38,22 +68,7 @@ describe("read pacing under a flood", () => {
   };
 
   beforeAll(async () => {
-    broker = await startBroker({
-      host: "127.0.0.1",
-      port: 0,
-      connectTimeoutMs: 5_000,
-      maxPacketBytes: 65_536,
-      maxPendingPublishes: CAP,
-      log: silentLogger(),
-      metrics: createMetrics(),
-      configure: (aedes) => {
-        aedes.authenticate = (_client, _user, _password, done) => done(null, true);
-        aedes.authorizePublish = (_client, packet: PublishPacket, done) => {
-          seen.push(packet.topic);
-          held.push({ topic: packet.topic, done });
-        };
-      },
-    });
+    ({ broker, held, seen } = await holdingBroker(CAP));
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
@@ -138,26 +153,12 @@ describe("read pacing under a flood", () => {
 
 describe("reading a connection's next chunk", () => {
   let broker: Broker;
-  const held: Array<{ topic: string; done: (err: Error | null) => void }> = [];
-  const seen: string[] = [];
+  let held: Held[];
+  let seen: string[];
   let client: MqttClient | undefined;
 
   beforeAll(async () => {
-    broker = await startBroker({
-      host: "127.0.0.1",
-      port: 0,
-      connectTimeoutMs: 5_000,
-      maxPacketBytes: 65_536,
-      log: silentLogger(),
-      metrics: createMetrics(),
-      configure: (aedes) => {
-        aedes.authenticate = (_client, _user, _password, done) => done(null, true);
-        aedes.authorizePublish = (_client, packet: PublishPacket, done) => {
-          seen.push(packet.topic);
-          held.push({ topic: packet.topic, done });
-        };
-      },
-    });
+    ({ broker, held, seen } = await holdingBroker());
   });
   afterAll(async () => {
     await client?.endAsync(true).catch(() => {});
@@ -191,28 +192,13 @@ describe("reading a connection's next chunk", () => {
 
 describe("MQTT over WebSocket under a flood", () => {
   let broker: Broker;
+  let held: Held[];
+  let seen: string[];
   let server: ReturnType<typeof Bun.serve>;
-  const held: Array<(err: Error | null) => void> = [];
-  let seen = 0;
   const streams: Duplex[] = [];
 
   beforeAll(async () => {
-    broker = await startBroker({
-      host: "127.0.0.1",
-      port: 0,
-      connectTimeoutMs: 5_000,
-      maxPacketBytes: 65_536,
-      maxPendingPublishes: CAP,
-      log: silentLogger(),
-      metrics: createMetrics(),
-      configure: (aedes) => {
-        aedes.authenticate = (_client, _user, _password, done) => done(null, true);
-        aedes.authorizePublish = (_client, _packet, done) => {
-          seen++;
-          held.push(done);
-        };
-      },
-    });
+    ({ broker, held, seen } = await holdingBroker(CAP));
     const handlers = mqttWebSocketHandlers((stream) => {
       streams.push(stream);
       broker.handle(stream);
@@ -237,7 +223,7 @@ describe("MQTT over WebSocket under a flood", () => {
     const TOTAL = 1_000;
     const payload = Buffer.alloc(4_000, "x");
     for (let i = 0; i < TOTAL; i++) ws.send(packet({ cmd: "publish", topic: "flood", payload, qos: 0, retain: false, dup: false }));
-    await until("the first publishes are read", () => seen > 0);
+    await until("the first publishes are read", () => seen.length > 0);
     await Bun.sleep(500);
     // What the pacer has not taken stays with the client (TCP), not in the stream: what
     // Bun had read off the socket when it was paused (about 100 KB here), not megabytes.
@@ -246,12 +232,12 @@ describe("MQTT over WebSocket under a flood", () => {
 
     // Handled bit by bit, everything still arrives.
     const end = Date.now() + 20_000;
-    while (seen < TOTAL && Date.now() < end) {
-      for (const done of held.splice(0)) done(null);
+    while (seen.length < TOTAL && Date.now() < end) {
+      for (const h of held.splice(0)) h.done(null);
       await Bun.sleep(2);
     }
-    for (const done of held.splice(0)) done(null);
-    expect(seen).toBe(TOTAL);
+    for (const h of held.splice(0)) h.done(null);
+    expect(seen).toHaveLength(TOTAL);
     ws.close();
   });
 });
