@@ -61,6 +61,10 @@ describe("read pacing under a flood", () => {
   let seen: string[];
   const clients: MqttClient[] = [];
   const count = (topic: string) => seen.filter((t) => t === topic).length;
+  /** A flooder's burst: twice the cap, on one topic. */
+  const flood = (client: MqttClient, topic: string) => {
+    for (let i = 0; i < 2 * CAP; i++) client.publish(topic, String(i), { qos: 0 });
+  };
   /** Hand back the held publishes on a topic (they are queued, say), freeing their slots. */
   const handle = async (topic: string) => {
     for (let i = held.findIndex((h) => h.topic === topic); i >= 0; i = held.findIndex((h) => h.topic === topic)) held.splice(i, 1)[0]!.done(null);
@@ -81,16 +85,16 @@ describe("read pacing under a flood", () => {
     clients.push(f1!, f2!, quiet!);
 
     // flood-1's chunk takes the slots (and more); flood-2's waits in line.
-    for (let i = 0; i < 2 * CAP; i++) f1!.publish("f1", String(i), { qos: 0 });
+    flood(f1!, "f1");
     await until("flood-1's chunk is read", () => count("f1") === 2 * CAP);
-    for (let i = 0; i < 2 * CAP; i++) f2!.publish("f2", String(i), { qos: 0 });
+    flood(f2!, "f2");
     await Bun.sleep(100);
     expect(count("f2")).toBe(0);
     // Once flood-1's are handled, flood-2's chunk is read (both have now sent whole chunks).
     await handle("f1");
     await until("flood-2's chunk is read", () => count("f2") === 2 * CAP);
     // flood-1 sends on and waits in line; then the quiet device speaks, and waits too.
-    for (let i = 0; i < 2 * CAP; i++) f1!.publish("f1-more", String(i), { qos: 0 });
+    flood(f1!, "f1-more");
     await Bun.sleep(100);
     quiet!.publish("quiet", "hello", { qos: 0 });
     await Bun.sleep(100);
@@ -111,13 +115,13 @@ describe("read pacing under a flood", () => {
     clients.push(f3!, f4!, steady!);
 
     // flood-4 sends a whole chunk at once (so it counts as a flooder from then on).
-    for (let i = 0; i < 2 * CAP; i++) f4!.publish("f4-first", String(i), { qos: 0 });
+    flood(f4!, "f4-first");
     await until("flood-4's first chunk is read", () => count("f4-first") === 2 * CAP);
     await handle("f4-first");
     // flood-3 takes the slots; flood-4's next chunk waits in line.
-    for (let i = 0; i < 2 * CAP; i++) f3!.publish("f3", String(i), { qos: 0 });
+    flood(f3!, "f3");
     await until("flood-3's chunk is read", () => count("f3") === 2 * CAP);
-    for (let i = 0; i < 2 * CAP; i++) f4!.publish("f4", String(i), { qos: 0 });
+    flood(f4!, "f4");
     await Bun.sleep(100);
     // The steady device (a few a second) has six messages waiting after a while: more than a
     // "few" in one chunk, but few for the time since it last spoke.
@@ -136,9 +140,9 @@ describe("read pacing under a flood", () => {
     await handle("steady");
 
     // Its six in one chunk did not demote it: waiting again behind a flood, it is still read first.
-    for (let i = 0; i < 2 * CAP; i++) f3!.publish("f3-more", String(i), { qos: 0 });
+    flood(f3!, "f3-more");
     await until("flood-3's next chunk is read", () => count("f3-more") === 2 * CAP);
-    for (let i = 0; i < 2 * CAP; i++) f4!.publish("f4-more", String(i), { qos: 0 });
+    flood(f4!, "f4-more");
     await Bun.sleep(100);
     steady!.publish("steady-more", "7", { qos: 0 });
     await Bun.sleep(100);
